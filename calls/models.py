@@ -1,4 +1,4 @@
-"""Phone calls and what was said in them: one Call per AudioSocket connection, a Turn per utterance."""
+"""Phone calls and what was said: one Call per AudioSocket connection, a Turn per utterance."""
 
 from django.db import models
 from django.utils import timezone

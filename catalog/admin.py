@@ -1,3 +1,88 @@
-from django.contrib import admin
+"""Catalog admin: staff browse, price and stock the tires the bot offers."""
 
-# Register your models here.
+from django.contrib import admin
+from django.db.models import Count
+
+from .models import Brand, Tire
+from .services import parse_written_size
+
+
+@admin.register(Brand)
+class BrandAdmin(admin.ModelAdmin):
+    list_display = ["name", "aliases", "tire_count"]
+    search_fields = ["name", "aliases"]
+    readonly_fields = ["created_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(tire_count=Count("tires"))
+
+    @admin.display(description="Tires", ordering="tire_count")
+    def tire_count(self, brand: Brand) -> int:
+        return brand.tire_count
+
+
+@admin.register(Tire)
+class TireAdmin(admin.ModelAdmin):
+    list_display = [
+        "sku",
+        "brand",
+        "model",
+        "size_display",
+        "season",
+        "load_speed",
+        "studded",
+        "price",
+        "stock_quantity",
+        "is_active",
+    ]
+    list_display_links = ["sku", "model"]
+    list_editable = ["price", "stock_quantity", "is_active"]
+    list_filter = ["season", "brand", "studded", "is_active", "rim_diameter", "width"]
+    list_select_related = ["brand"]
+    search_fields = ["sku", "model", "brand__name"]
+    autocomplete_fields = ["brand"]
+    readonly_fields = ["created_at", "updated_at"]
+    list_per_page = 50
+    actions = ["activate", "deactivate"]
+    fieldsets = [
+        (None, {"fields": ["sku", "brand", "model", "is_active"]}),
+        (
+            "Size and ratings",
+            {
+                "fields": [
+                    ("width", "profile", "rim_diameter"),
+                    "season",
+                    ("load_index", "speed_index"),
+                    "studded",
+                ]
+            },
+        ),
+        ("Sales", {"fields": ["price", "stock_quantity"]}),
+        ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    def get_search_results(self, request, queryset, search_term):
+        # Staff type sizes the way they are printed: "205/55 R16" or "205/55/16".
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        size = parse_written_size(search_term)
+        if size:
+            queryset |= self.model.objects.of_size(size.width, size.profile, size.rim_diameter)
+        return queryset, may_have_duplicates
+
+    @admin.display(description="Size", ordering="rim_diameter")
+    def size_display(self, tire: Tire) -> str:
+        return tire.size
+
+    @admin.display(description="Load/speed")
+    def load_speed(self, tire: Tire) -> str:
+        return f"{tire.load_index}{tire.speed_index}"
+
+    @admin.action(description="Offer the selected tires to callers")
+    def activate(self, request, queryset) -> None:
+        count = queryset.update(is_active=True)
+        self.message_user(request, f"{count} tires are now offered to callers.")
+
+    @admin.action(description="Stop offering the selected tires")
+    def deactivate(self, request, queryset) -> None:
+        count = queryset.update(is_active=False)
+        self.message_user(request, f"{count} tires are no longer offered.")

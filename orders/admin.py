@@ -1,3 +1,129 @@
-from django.contrib import admin
+"""Orders admin: staff find, check and move orders along their workflow (through the services)."""
 
-# Register your models here.
+import re
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from . import services
+from .models import Order, OrderItem, OrderStatus
+
+
+class OrderItemInline(admin.TabularInline):
+    model = OrderItem
+    fields = ["tire", "tire_size", "quantity", "unit_price", "line_total"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        # An order's lines are fixed when it is placed; a change is a new order.
+        return False
+
+    @admin.display(description="Size")
+    def tire_size(self, item: OrderItem) -> str:
+        return item.tire.size
+
+    @admin.display(description="Line total")
+    def line_total(self, item: OrderItem):
+        return item.line_total
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "created_at",
+        "customer_name",
+        "customer_phone",
+        "status",
+        "fulfilment",
+        "total",
+        "call_link",
+    ]
+    list_filter = ["status", "fulfilment", "created_at"]
+    search_fields = ["number", "customer_phone", "customer_name"]
+    date_hierarchy = "created_at"
+    list_select_related = ["source_call"]
+    readonly_fields = [
+        "number",
+        "status",
+        "total",
+        "call_link",
+        "created_at",
+        "updated_at",
+        "status_changed_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["number", "status", "total", "call_link"]}),
+        (
+            "Customer",
+            {
+                "fields": [
+                    "customer_name",
+                    "customer_phone",
+                    "fulfilment",
+                    "delivery_address",
+                    "notes",
+                ]
+            },
+        ),
+        ("History", {"fields": ["created_at", "status_changed_at", "updated_at"]}),
+    ]
+    inlines = [OrderItemInline]
+    actions = ["confirm", "complete", "cancel"]
+
+    def has_add_permission(self, request) -> bool:
+        # Orders are placed through orders.services (by the bot); staff confirm or cancel them.
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # An order is cancelled, never deleted: the shop keeps its history and stock stays right.
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # Staff type phone numbers as they hear them: "067 123-45-67".
+        digits = re.sub(r"\D", "", search_term)
+        if len(digits) >= 5 and digits != search_term:
+            queryset |= self.model.objects.filter(customer_phone__contains=digits)
+        return queryset, may_have_duplicates
+
+    def save_model(self, request, obj, form, change) -> None:
+        changed = {
+            f: form.cleaned_data[f] for f in form.changed_data if f in services.EDITABLE_DETAILS
+        }
+        if changed:
+            services.update_order_details(obj.pk, **changed)
+
+    @admin.display(description="Call")
+    def call_link(self, order: Order) -> str:
+        if order.source_call_id is None:
+            return "—"
+        url = reverse("admin:calls_call_change", args=[order.source_call_id])
+        return format_html('<a href="{}">{}</a>', url, str(order.source_call.uuid)[:8])
+
+    def _change_status(self, request, queryset, status: str) -> None:
+        changed = 0
+        for order_id in queryset.values_list("pk", flat=True):
+            try:
+                services.change_status(order_id, status)
+                changed += 1
+            except services.OrderError as error:
+                self.message_user(request, str(error), messages.WARNING)
+        if changed:
+            label = OrderStatus(status).label.lower()
+            self.message_user(request, f"{changed} orders are now {label}.", messages.SUCCESS)
+
+    @admin.action(description="Confirm the selected orders")
+    def confirm(self, request, queryset) -> None:
+        self._change_status(request, queryset, OrderStatus.CONFIRMED)
+
+    @admin.action(description="Mark the selected orders completed")
+    def complete(self, request, queryset) -> None:
+        self._change_status(request, queryset, OrderStatus.COMPLETED)
+
+    @admin.action(description="Cancel the selected orders (tires go back to stock)")
+    def cancel(self, request, queryset) -> None:
+        self._change_status(request, queryset, OrderStatus.CANCELLED)

@@ -125,7 +125,9 @@ def update_order_details(order_id: int, **details: str) -> Order:
     """Change the customer's details of an order (not its lines, total or status)."""
     unknown = set(details) - set(EDITABLE_DETAILS)
     if unknown:
-        raise OrderError(f"These order fields cannot be changed here: {', '.join(sorted(unknown))}.")
+        raise OrderError(
+            f"These order fields cannot be changed here: {', '.join(sorted(unknown))}."
+        )
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         for field, value in details.items():
