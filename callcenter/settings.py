@@ -100,8 +100,14 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+    # A file, not memory, so that a server started by the tests as a subprocess shares it.
+    _db.setdefault("TEST", {}).setdefault(
+        "NAME", env.str("SQLITE_TEST_NAME", default=str(BASE_DIR / "test-db.sqlite3"))
+    )
 else:
-    _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    # Django's advice under ASGI: no persistent connections (each request runs in its own
+    # thread, which would leave one behind); long-lived processes may raise it.
+    _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
     _db["CONN_HEALTH_CHECKS"] = True
     if _db["ENGINE"] == "django.db.backends.postgresql":
         # Long-lived processes name themselves so a DBA can tell them apart in pg_stat_activity.
@@ -228,3 +234,23 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },
 }
+
+# --- Voice engines --------------------------------------------------------------------------
+
+# A short name (espeak-ng) or the import path of a calls.voice.tts.TTSEngine subclass.
+TTS_ENGINE = env.str("TTS_ENGINE", default="espeak-ng")
+
+# --- AudioSocket server (python manage.py run_audiosocket; options override these) ----------
+
+AUDIOSOCKET_HOST = env.str("AUDIOSOCKET_HOST", default="127.0.0.1")
+AUDIOSOCKET_PORT = env.int("AUDIOSOCKET_PORT", default=9092)
+# Per process: with --workers N each process takes up to this many calls.
+AUDIOSOCKET_MAX_CALLS = env.int("AUDIOSOCKET_MAX_CALLS", default=200)
+AUDIOSOCKET_WORKERS = env.int("AUDIOSOCKET_WORKERS", default=1)
+AUDIOSOCKET_HANDSHAKE_TIMEOUT = env.float("AUDIOSOCKET_HANDSHAKE_TIMEOUT", default=5.0)
+AUDIOSOCKET_IDLE_TIMEOUT = env.float("AUDIOSOCKET_IDLE_TIMEOUT", default=10.0)
+AUDIOSOCKET_GRACE_PERIOD = env.float("AUDIOSOCKET_GRACE_PERIOD", default=60.0)
+# Asterisk hosts allowed to connect (addresses or networks); AudioSocket has no authentication.
+AUDIOSOCKET_ALLOWED_PEERS = env.list(
+    "AUDIOSOCKET_ALLOWED_PEERS", default=["127.0.0.0/8", "::1/128"]
+)

@@ -1,8 +1,20 @@
 """Shared fixtures for the whole suite."""
 
+import inspect
+
 import pytest
+from asgiref.sync import SyncToAsync
+from django.db import connections
 
 from tests.factories import make_staff_user
+
+
+def pytest_configure(config) -> None:
+    from django.conf import settings
+
+    # Async code reaches the database from channels' own thread; with persistent connections
+    # that thread would keep the test database open and PostgreSQL could not drop it.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
 @pytest.fixture
@@ -10,3 +22,12 @@ def staff_client(client, db):
     """A test client logged in as a staff member with every permission."""
     client.force_login(make_staff_user())
     return client
+
+
+@pytest.fixture(autouse=True)
+def _close_connections_left_by_async_code(request):
+    """Async ORM calls run in asgiref's single sync thread, which keeps its connection open
+    after the test; close it there, or PostgreSQL cannot drop the test database at the end."""
+    yield
+    if inspect.iscoroutinefunction(request.function):
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
