@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class CallsConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'calls'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "calls"

@@ -1,0 +1,85 @@
+"""One AudioSocket TCP connection: packets in through the codec, audio and hang-up out."""
+
+import asyncio
+import logging
+import socket
+
+from .protocol import Decoder, Packet, ProtocolError, encode_hangup
+
+logger = logging.getLogger(__name__)
+
+READ_SIZE = 64 * 1024
+# More than this many bytes waiting to reach Asterisk means it stopped reading (~2 s at 16 kHz).
+MAX_WRITE_BACKLOG = 128 * 1024
+
+
+class ConnectionClosed(Exception):
+    """The peer closed the TCP connection."""
+
+
+class CallConnection:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, max_payload: int
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.decoder = Decoder(max_payload=max_payload)
+        self.peer = writer.get_extra_info("peername")
+        self.bytes_in = 0
+        self._deferred_error: ProtocolError | None = None
+        sock = writer.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # Frames must leave as soon as they are written, not wait to be coalesced.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    async def read_packets(self, timeout: float) -> list[Packet]:
+        """The packets of the next read; raises TimeoutError, ProtocolError or ConnectionClosed.
+
+        Valid packets that came in the same read as a malformed one are returned first; the
+        error is raised by the following call.
+        """
+        if self._deferred_error is not None:
+            raise self._deferred_error
+        while True:
+            async with asyncio.timeout(timeout):
+                data = await self.reader.read(READ_SIZE)
+            if not data:
+                raise ConnectionClosed("the peer closed the connection")
+            self.bytes_in += len(data)
+            try:
+                packets = self.decoder.feed(data)
+            except ProtocolError as error:
+                if not error.packets:
+                    raise
+                self._deferred_error = error
+                return error.packets
+            if packets:
+                return packets
+
+    def send(self, data: bytes) -> None:
+        """Queue bytes for the peer (header and payload always in one write)."""
+        if not self.writer.is_closing():
+            self.writer.write(data)
+
+    @property
+    def write_backlog(self) -> int:
+        return self.writer.transport.get_write_buffer_size()
+
+    @property
+    def stalled(self) -> bool:
+        return self.write_backlog > MAX_WRITE_BACKLOG
+
+    async def hang_up_and_close(self, send_hangup: bool = True) -> None:
+        if send_hangup:
+            self.send(encode_hangup())
+        await self.close()
+
+    async def close(self) -> None:
+        if not self.writer.is_closing():
+            self.writer.close()
+        try:
+            async with asyncio.timeout(2):
+                await self.writer.wait_closed()
+        except (OSError, TimeoutError):
+            # The peer is gone or not reading; the socket is closed on our side either way.
+            self.writer.transport.abort()

@@ -1,0 +1,326 @@
+"""The asyncio AudioSocket server: accepts Asterisk's connections, enforces the limits, hands each
+call to a CallSession, and drains on SIGTERM.
+
+Limits: peers outside the allow-list are refused; the first packet must be the call's UUID within
+the handshake time-out; above `max_calls` a caller hears a short busy message and is hung up; a
+connection that breaks the protocol or goes silent is ended (hang-up sent, reason stored), never
+the server.
+"""
+
+import asyncio
+import ipaddress
+import logging
+import multiprocessing
+import os
+import signal
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field, replace
+
+from django.db import connections
+from django.utils import timezone
+
+from calls.models import CallOutcome, CallStatus
+from calls.prompts import BUSY, fixed_prompts, prompt
+from calls.recorder import Recorder
+from calls.session import CallSession, SessionConfig
+from calls.voice.player import FrameClock
+from calls.voice.tts import get_tts_engine
+from calls.voice.tts_cache import TTSCache
+
+from .connection import CallConnection, ConnectionClosed
+from .protocol import Kind, ProtocolError
+
+logger = logging.getLogger(__name__)
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 9092
+    max_calls: int = 200
+    handshake_timeout: float = 5.0
+    idle_timeout: float = 10.0
+    grace_period: float = 60.0
+    allowed_peers: tuple[IPNetwork, ...] = LOOPBACK
+    language: str = "en"
+    # 20 ms at 192 kHz is 7,680 bytes; anything far above is not a frame Asterisk would send.
+    max_payload: int = 16 * 1024
+    reuse_port: bool = False
+    # Busy messages played at once above max_calls; a flood beyond this is hung up silently.
+    max_busy: int = 20
+    # Extra calls prompts are rendered for before the first call (both common rates).
+    warm_sample_rates: tuple[int, ...] = field(default=(8000, 16000))
+
+
+def peer_allowed(peer, allowed: tuple[IPNetwork, ...]) -> bool:
+    if not peer:
+        return False
+    try:
+        address = ipaddress.ip_address(peer[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return any(address in network for network in allowed)
+
+
+class AudioSocketServer:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.clock = FrameClock()
+        self.recorder = Recorder()
+        self.tts_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tts")
+        self.tts = TTSCache(get_tts_engine(), self.tts_executor)
+        self.session_config = SessionConfig(
+            language=config.language, idle_timeout=config.idle_timeout
+        )
+        self.sessions: dict[uuid.UUID, CallSession] = {}
+        self._busy = 0
+        self._handlers: set[asyncio.Task] = set()
+        self._server: asyncio.Server | None = None
+        self.accepting = False
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.sockets[0].getsockname()[1]
+
+    async def start(self) -> None:
+        self.clock.start()
+        self.recorder.start()
+        self._server = await asyncio.start_server(
+            self._accept,
+            self.config.host,
+            self.config.port,
+            reuse_port=self.config.reuse_port or None,
+            backlog=max(128, self.config.max_calls),
+        )
+        self.accepting = True
+        # Render the fixed prompts now, in the background, so the first caller hears no delay.
+        self._warm_tasks = {
+            asyncio.ensure_future(self._warm(text, rate))
+            for rate in self.config.warm_sample_rates
+            for text in fixed_prompts(self.config.language)
+        }
+
+    async def _warm(self, text: str, rate: int) -> None:
+        try:
+            await self.tts.get(text, self.config.language, rate)
+        except Exception:
+            logger.exception("could not render the prompt %r at %d Hz ahead of time", text, rate)
+
+    # --- Connections ----------------------------------------------------------------------------
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self._handlers.add(task)
+        try:
+            await self._serve_connection(reader, writer)
+        except Exception:
+            # Whatever went wrong belongs to this connection only; everyone else carries on.
+            logger.exception("connection from %s failed", writer.get_extra_info("peername"))
+            writer.transport.abort()
+        finally:
+            self._handlers.discard(task)
+
+    async def _serve_connection(self, reader, writer) -> None:
+        peer = writer.get_extra_info("peername")
+        if not peer_allowed(peer, self.config.allowed_peers):
+            logger.warning("refused a connection from %s: not in the allowed peers", peer)
+            writer.transport.abort()
+            return
+        connection = CallConnection(reader, writer, self.config.max_payload)
+        if not self.accepting:
+            await connection.hang_up_and_close()
+            return
+        try:
+            packets = await connection.read_packets(self.config.handshake_timeout)
+            first = packets[0]
+            if first.kind != Kind.UUID:
+                raise ProtocolError(f"the first packet must be the UUID, not {first.kind.name}")
+        except TimeoutError:
+            logger.warning(
+                "no UUID from %s within %g s: hanging up", peer, self.config.handshake_timeout
+            )
+            await connection.hang_up_and_close()
+            return
+        except ConnectionClosed:
+            # A port probe or health check: nothing was said, nothing to record.
+            logger.debug("%s closed the connection before its UUID", peer)
+            await connection.close()
+            return
+        except ProtocolError as error:
+            self._record_rejected(uuid.uuid4(), f"protocol error before the UUID: {error}")
+            logger.warning("protocol error from %s before the UUID: %s; hanging up", peer, error)
+            await connection.hang_up_and_close()
+            return
+
+        call_uuid = first.uuid
+        if call_uuid in self.sessions:
+            logger.warning("call %s is already connected; refusing a second connection", call_uuid)
+            await connection.hang_up_and_close()
+            return
+        if len(self.sessions) >= self.config.max_calls:
+            await self._turn_away(call_uuid, connection, packets[1:])
+            return
+
+        session = CallSession(
+            call_uuid,
+            connection,
+            clock=self.clock,
+            recorder=self.recorder,
+            tts=self.tts,
+            config=self.session_config,
+        )
+        self.sessions[call_uuid] = session
+        try:
+            await session.run(packets[1:])
+        finally:
+            del self.sessions[call_uuid]
+
+    async def _turn_away(self, call_uuid: uuid.UUID, connection: CallConnection, packets) -> None:
+        """Above max_calls: a short busy message, then hang-up, recorded as a failed call."""
+        reason = f"busy: all {self.config.max_calls} lines in use"
+        if self._busy >= self.config.max_busy:
+            self._record_rejected(call_uuid, reason)
+            await connection.hang_up_and_close()
+            return
+        self._busy += 1
+        try:
+            session = CallSession(
+                call_uuid,
+                connection,
+                clock=self.clock,
+                recorder=self.recorder,
+                tts=self.tts,
+                config=self.session_config,
+                on_answer=lambda s: _say_busy_and_hang_up(s, reason),
+            )
+            await session.run(packets)
+        finally:
+            self._busy -= 1
+        logger.warning("call %s turned away: %s", call_uuid, reason)
+
+    def _record_rejected(self, call_uuid: uuid.UUID, reason: str) -> None:
+        now = timezone.now()
+        self.recorder.call_started(
+            call_uuid, started_at=now, language=self.config.language, status=CallStatus.IN_PROGRESS
+        )
+        self.recorder.call_ended(
+            call_uuid,
+            status=CallStatus.ENDED,
+            outcome=CallOutcome.FAILED,
+            end_reason=reason[:200],
+            ended_at=now,
+        )
+
+    # --- Shutdown -------------------------------------------------------------------------------
+
+    async def shutdown(self, grace: float | None = None) -> None:
+        """Stop accepting, let live calls finish for `grace` seconds, hang up the rest, flush."""
+        grace = self.config.grace_period if grace is None else grace
+        self.accepting = False
+        if self._server is not None:
+            self._server.close()
+        live = set(self._handlers)
+        if live:
+            logger.info("draining: %d calls in progress, up to %g s", len(self.sessions), grace)
+            _, pending = await asyncio.wait(live, timeout=grace)
+            if pending:
+                logger.warning("grace period over: hanging up %d calls", len(self.sessions))
+                for session in list(self.sessions.values()):
+                    await session.hang_up("server shutting down")
+                _, pending = await asyncio.wait(pending, timeout=5)
+                for task in pending:
+                    task.cancel()
+        await self.clock.stop()
+        written = await self.recorder.close()
+        self.tts_executor.shutdown(wait=False, cancel_futures=True)
+        logger.info("stopped%s", "" if written else " (some call records could not be written)")
+
+
+async def _say_busy_and_hang_up(session: CallSession, reason: str) -> None:
+    try:
+        await asyncio.wait_for(session.say(prompt(BUSY, session.language)), timeout=15)
+    finally:
+        await session.end(reason, CallOutcome.FAILED)
+
+
+# --- Process entry points -----------------------------------------------------------------------
+
+
+def serve(config: ServerConfig, ready_message: bool = True) -> int:
+    """Run one server process until SIGTERM or SIGINT, then drain. Returns the exit status."""
+    return asyncio.run(_serve(config, ready_message))
+
+
+async def _serve(config: ServerConfig, ready_message: bool) -> int:
+    loop = asyncio.get_running_loop()
+    stop: asyncio.Future[signal.Signals] = loop.create_future()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda s=sig: stop.done() or stop.set_result(s))
+    async with AsyncExitStack() as stack:
+        server = AudioSocketServer(config)
+        await server.start()
+        stack.push_async_callback(server.shutdown)
+        if ready_message:
+            print(
+                f"AudioSocket server (pid {os.getpid()}) listening on "
+                f"{config.host}:{server.port}, up to {config.max_calls} calls",
+                flush=True,
+            )
+        received = await stop
+        logger.info("received %s: stopping", received.name)
+    return 0
+
+
+def serve_workers(config: ServerConfig, workers: int) -> int:
+    """Run `workers` server processes on one port (SO_REUSEPORT) and supervise them."""
+    context = multiprocessing.get_context("fork")
+    connections.close_all()  # never share a database connection across a fork
+    config = replace(config, reuse_port=True)
+    processes: dict[int, multiprocessing.Process] = {}
+    stopping = False
+
+    def start(index: int) -> None:
+        process = context.Process(target=_worker_main, args=(config,), name=f"audiosocket-{index}")
+        process.start()
+        processes[index] = process
+
+    def forward(signum, _frame) -> None:
+        nonlocal stopping
+        stopping = True
+        for process in processes.values():
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for index in range(workers):
+        start(index)
+    status = 0
+    while processes:
+        for index, process in list(processes.items()):
+            process.join(timeout=0.2)
+            if process.is_alive():
+                continue
+            del processes[index]
+            if process.exitcode != 0:
+                status = 1
+                if not stopping:
+                    logger.error("worker %d exited with %s; restarting it", index, process.exitcode)
+                    time.sleep(1)
+                    start(index)
+    return 0 if stopping else status
+
+
+def _worker_main(config: ServerConfig) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    raise SystemExit(serve(config))

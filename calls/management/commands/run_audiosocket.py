@@ -1,0 +1,105 @@
+"""`manage.py run_audiosocket`: the AudioSocket server that Asterisk connects to."""
+
+import ipaddress
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from calls.audiosocket.server import ServerConfig, serve, serve_workers
+
+
+class Command(BaseCommand):
+    help = "Serve phone calls from Asterisk over AudioSocket (TCP)."
+    requires_system_checks = ["__all__"]
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--host",
+            default=settings.AUDIOSOCKET_HOST,
+            help="Address to listen on (default %(default)s: loopback only).",
+        )
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=settings.AUDIOSOCKET_PORT,
+            help="TCP port (default %(default)s; 0 picks a free one).",
+        )
+        parser.add_argument(
+            "--max-calls",
+            type=int,
+            default=settings.AUDIOSOCKET_MAX_CALLS,
+            help="Calls served at once per process; more hear a busy message.",
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=settings.AUDIOSOCKET_WORKERS,
+            help="Processes sharing the port through SO_REUSEPORT.",
+        )
+        parser.add_argument(
+            "--handshake-timeout",
+            type=float,
+            default=settings.AUDIOSOCKET_HANDSHAKE_TIMEOUT,
+            help="Seconds a new connection has to send its UUID.",
+        )
+        parser.add_argument(
+            "--idle-timeout",
+            type=float,
+            default=settings.AUDIOSOCKET_IDLE_TIMEOUT,
+            help="Seconds without a packet before a call is ended.",
+        )
+        parser.add_argument(
+            "--grace-period",
+            type=float,
+            default=settings.AUDIOSOCKET_GRACE_PERIOD,
+            help="Seconds live calls may go on after SIGTERM.",
+        )
+        parser.add_argument(
+            "--allow",
+            action="append",
+            default=None,
+            metavar="NETWORK",
+            help="Peer address or network allowed to connect (repeatable; "
+            "default: AUDIOSOCKET_ALLOWED_PEERS, loopback).",
+        )
+
+    def handle(self, *args, **options) -> None:
+        config = self.build_config(options)
+        workers = options["workers"]
+        if workers < 1:
+            raise CommandError("--workers must be at least 1.")
+        if workers > 1 and config.port == 0:
+            raise CommandError("--workers above 1 needs a fixed --port (they share it).")
+        status = serve_workers(config, workers) if workers > 1 else serve(config)
+        if status:
+            raise CommandError(f"the AudioSocket server stopped with status {status}")
+
+    @staticmethod
+    def build_config(options: dict) -> ServerConfig:
+        if not 0 <= options["port"] <= 65535:
+            raise CommandError(f"--port {options['port']} is not a TCP port.")
+        if options["max_calls"] < 1:
+            raise CommandError("--max-calls must be at least 1.")
+        for name in ("handshake_timeout", "idle_timeout"):
+            if options[name] <= 0:
+                raise CommandError(f"--{name.replace('_', '-')} must be above 0 seconds.")
+        if options["grace_period"] < 0:
+            raise CommandError("--grace-period cannot be negative.")
+        allowed = []
+        for entry in options["allow"] or settings.AUDIOSOCKET_ALLOWED_PEERS:
+            try:
+                allowed.append(ipaddress.ip_network(entry.strip(), strict=False))
+            except ValueError as error:
+                raise CommandError(
+                    f"--allow {entry!r} is not an address or network: {error}"
+                ) from error
+        return ServerConfig(
+            host=options["host"],
+            port=options["port"],
+            max_calls=options["max_calls"],
+            handshake_timeout=options["handshake_timeout"],
+            idle_timeout=options["idle_timeout"],
+            grace_period=options["grace_period"],
+            allowed_peers=tuple(allowed),
+            language=settings.CALL_LANGUAGE,
+        )

@@ -1,0 +1,188 @@
+"""Persists Call and Turn rows off the hot path: batched, idempotent, and never lost.
+
+Sessions tell the recorder what happened (plain method calls that only touch memory); one
+background task writes the changes in batches through `database_sync_to_async`. When the
+database is away the changes stay in memory and are written when it is back. Writes are
+upserts keyed by the call's UUID and the turn's position, so a retried batch never makes a
+duplicate row.
+"""
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from channels.db import database_sync_to_async
+from django.db import connection, transaction
+
+from .models import Call, Turn
+
+logger = logging.getLogger(__name__)
+
+# Columns a session may change after the call's row exists (never started_at, never uuid).
+CALL_UPDATE_FIELDS = [
+    "language",
+    "sample_rate",
+    "status",
+    "outcome",
+    "end_reason",
+    "answered_at",
+    "ended_at",
+]
+
+
+@dataclass
+class _CallState:
+    fields: dict
+    dirty: bool = True
+    turns: list[dict] = field(default_factory=list)
+    ended: bool = False
+
+
+class Recorder:
+    def __init__(self, batch_window: float = 0.2, max_backoff: float = 10.0) -> None:
+        self.batch_window = batch_window
+        self.max_backoff = max_backoff
+        self._calls: dict[uuid.UUID, _CallState] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._outage_since: float | None = None
+        self.batches_written = 0
+
+    # --- What sessions call: memory only, never blocks -------------------------------------
+
+    def call_started(self, call_uuid: uuid.UUID, **fields) -> None:
+        self._calls[call_uuid] = _CallState(fields={"uuid": call_uuid, **fields})
+        self._wake.set()
+
+    def call_updated(self, call_uuid: uuid.UUID, **fields) -> None:
+        state = self._calls[call_uuid]
+        state.fields.update(fields)
+        state.dirty = True
+        self._wake.set()
+
+    def call_ended(self, call_uuid: uuid.UUID, **fields) -> None:
+        self.call_updated(call_uuid, **fields)
+        self._calls[call_uuid].ended = True
+
+    def turn(self, call_uuid: uuid.UUID, **fields) -> None:
+        self._calls[call_uuid].turns.append(fields)
+        self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        """Calls with changes not yet in the database."""
+        return sum(1 for s in self._calls.values() if s.dirty or s.turns)
+
+    # --- The writer task --------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="recorder")
+
+    async def close(self, timeout: float = 30.0) -> bool:
+        """Stop the writer and write everything left; False if the database stayed away."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.pending:
+            if await self.flush():
+                continue
+            if loop.time() >= deadline:
+                logger.error(
+                    "database unavailable: %d calls' records could not be written", self.pending
+                )
+                return False
+            await asyncio.sleep(min(1.0, max(0.0, deadline - loop.time())))
+        return True
+
+    async def flush(self) -> bool:
+        """Write what is pending now; True on success (or nothing to do)."""
+        calls, turns, ended = [], [], []
+        for call_uuid, state in self._calls.items():
+            if state.dirty:
+                calls.append(dict(state.fields))
+            turns.extend((call_uuid, turn) for turn in state.turns)
+            if state.ended:
+                ended.append(call_uuid)
+        if not calls and not turns:
+            return True
+        # Take the batch out before awaiting, so changes made meanwhile are kept for the next.
+        taken = {u: (self._calls[u].dirty, len(self._calls[u].turns)) for u in self._calls}
+        for state in self._calls.values():
+            state.dirty = False
+            state.turns = []
+        try:
+            await database_sync_to_async(_write_batch)(calls, turns)
+        except Exception as error:
+            self._restore(taken, turns)
+            loop_time = asyncio.get_running_loop().time()
+            if self._outage_since is None:
+                self._outage_since = loop_time
+                logger.warning(
+                    "cannot write call records (%s); keeping %d calls in memory",
+                    error,
+                    self.pending,
+                )
+            return False
+        if self._outage_since is not None:
+            logger.warning("database is back: call records written")
+            self._outage_since = None
+        for call_uuid in ended:
+            state = self._calls.get(call_uuid)
+            if state is not None and not state.dirty and not state.turns:
+                del self._calls[call_uuid]
+        self.batches_written += 1
+        return True
+
+    def _restore(self, taken: dict, turns: list[tuple[uuid.UUID, dict]]) -> None:
+        by_call: dict[uuid.UUID, list[dict]] = {}
+        for call_uuid, turn in turns:
+            by_call.setdefault(call_uuid, []).append(turn)
+        for call_uuid, (was_dirty, _) in taken.items():
+            state = self._calls[call_uuid]
+            state.dirty = state.dirty or was_dirty
+            state.turns = by_call.get(call_uuid, []) + state.turns
+
+    async def _run(self) -> None:
+        backoff = 0.5
+        while True:
+            await self._wake.wait()
+            await asyncio.sleep(self.batch_window)  # gather a batch
+            self._wake.clear()
+            if await self.flush():
+                backoff = 0.5
+            else:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                self._wake.set()
+
+
+def _write_batch(calls: list[dict], turns: list[tuple[uuid.UUID, dict]]) -> None:
+    try:
+        with transaction.atomic():
+            if calls:
+                Call.objects.bulk_create(
+                    [Call(**fields) for fields in calls],
+                    update_conflicts=True,
+                    unique_fields=["uuid"],
+                    update_fields=CALL_UPDATE_FIELDS,
+                )
+            if turns:
+                ids = dict(
+                    Call.objects.filter(uuid__in={u for u, _ in turns}).values_list("uuid", "id")
+                )
+                Turn.objects.bulk_create(
+                    [Turn(call_id=ids[u], **fields) for u, fields in turns],
+                    ignore_conflicts=True,
+                )
+    except Exception:
+        # A connection broken by an outage must not be reused for the retry.
+        connection.close()
+        raise

@@ -1,0 +1,1 @@
+"""The voice pipeline: audio utilities, speech engines, the paced player."""

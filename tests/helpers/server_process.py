@@ -1,0 +1,98 @@
+"""Starts the real `manage.py run_audiosocket` as a subprocess for tests, on a free port."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+READY = re.compile(r"listening on (?P<host>[\d.:a-f]+):(?P<port>\d+)")
+
+
+def database_url() -> str:
+    """The URL of the database the tests use right now (the test database)."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    credentials = f"{user}{password}@" if user else ""
+    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+    return f"postgres://{credentials}{host}:{port}/{db['NAME']}"
+
+
+@dataclass
+class ServerProcess:
+    process: subprocess.Popen
+    host: str
+    port: int
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def log(self) -> str:
+        return "".join(self.output)
+
+    def terminate(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float) -> int:
+        return self.process.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 30) -> int:
+        self.terminate()
+        try:
+            return self.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait(5)
+
+
+def start_server(*args: str, env: dict | None = None, timeout: float = 60) -> ServerProcess:
+    """Start run_audiosocket with `args` on the test database; returns when it listens."""
+    environment = {
+        **os.environ,
+        "ENV_FILE": os.devnull,
+        "DATABASE_URL": database_url(),
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "run_audiosocket", "--port", "0", *args],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    ready = threading.Event()
+    address: dict[str, str] = {}
+
+    def pump() -> None:
+        # Keep reading so the server never blocks on a full pipe; remember everything it said.
+        for line in process.stdout:
+            output.append(line)
+            match = READY.search(line)
+            if match and not ready.is_set():
+                address.update(match.groupdict())
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while not ready.wait(0.1):
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("run_audiosocket did not start:\n" + "".join(output))
+    if not address:
+        process.wait(5)
+        raise RuntimeError(f"run_audiosocket exited with {process.returncode}:\n" + "".join(output))
+    return ServerProcess(process, address["host"], int(address["port"]), output)
