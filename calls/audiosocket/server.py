@@ -170,14 +170,7 @@ class AudioSocketServer:
             await self._turn_away(call_uuid, connection, packets[1:])
             return
 
-        session = CallSession(
-            call_uuid,
-            connection,
-            clock=self.clock,
-            recorder=self.recorder,
-            tts=self.tts,
-            config=self.session_config,
-        )
+        session = self._new_session(call_uuid, connection)
         self.sessions[call_uuid] = session
         try:
             await session.run(packets[1:])
@@ -193,19 +186,24 @@ class AudioSocketServer:
             return
         self._busy += 1
         try:
-            session = CallSession(
-                call_uuid,
-                connection,
-                clock=self.clock,
-                recorder=self.recorder,
-                tts=self.tts,
-                config=self.session_config,
-                on_answer=lambda s: _say_busy_and_hang_up(s, reason),
+            session = self._new_session(
+                call_uuid, connection, on_answer=lambda s: _say_busy_and_hang_up(s, reason)
             )
             await session.run(packets)
         finally:
             self._busy -= 1
         logger.warning("call %s turned away: %s", call_uuid, reason)
+
+    def _new_session(self, call_uuid: uuid.UUID, connection: CallConnection, **kwargs):
+        return CallSession(
+            call_uuid,
+            connection,
+            clock=self.clock,
+            recorder=self.recorder,
+            tts=self.tts,
+            config=self.session_config,
+            **kwargs,
+        )
 
     def _record_rejected(self, call_uuid: uuid.UUID, reason: str) -> None:
         now = timezone.now()

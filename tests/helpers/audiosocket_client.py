@@ -151,7 +151,11 @@ class AudioSocketClient:
 
     async def stop_background_silence(self) -> None:
         self._background_silence = False
-        if self._mic_task is not None and not self._outbox:
+        if not self._outbox:
+            await self._stop_microphone()
+
+    async def _stop_microphone(self) -> None:
+        if self._mic_task is not None:
             self._mic_task.cancel()
             try:
                 await self._mic_task
@@ -295,13 +299,7 @@ class AudioSocketClient:
 
     async def close(self) -> None:
         self._background_silence = False
-        if self._mic_task is not None:
-            self._mic_task.cancel()
-            try:
-                await self._mic_task
-            except (asyncio.CancelledError, ConnectionError):
-                pass
-            self._mic_task = None
+        await self._stop_microphone()
         if not self.writer.is_closing():
             self.writer.close()
         try:
