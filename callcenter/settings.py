@@ -220,7 +220,7 @@ LOGGING = {
         "mask_phone_numbers": {"()": "callcenter.log_filters.MaskPhoneNumbers"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s [%(process)d] %(name)s %(message)s"},
     },
     "handlers": {
         "console": {

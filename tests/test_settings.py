@@ -115,3 +115,13 @@ def test_an_unsupported_language_stops_start_up_with_check_e001():
     result = manage("check", CALL_LANGUAGE="de")
     assert result.returncode != 0
     assert "callcenter.E001" in result.stderr
+
+
+def test_env_example_documents_every_variable_the_settings_read():
+    import re
+
+    settings_source = (ROOT / "callcenter" / "settings.py").read_text()
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', settings_source))
+    documented = set(re.findall(r"^#?\s*([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert len(read) > 20
+    assert read - documented == set()

@@ -3,6 +3,7 @@ places them: paced audio, limits, bad peers and a clean drain on SIGTERM."""
 
 import asyncio
 import itertools
+import re
 import statistics
 import time
 import uuid
@@ -272,3 +273,39 @@ async def test_calls_still_live_after_the_grace_period_are_hung_up_and_saved():
     assert await asyncio.to_thread(server.wait, 15) == 0
     call = await Call.objects.aget(uuid=client.call_uuid)
     assert call.end_reason == "server shutting down" and call.status == CallStatus.ENDED
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+async def test_workers_share_one_port_and_all_drain_on_sigterm():
+    port = str(_free_port())
+    server = start_server("--workers", "2", "--port", port)
+    try:
+
+        async def both_listening() -> bool:
+            return server.log.count("listening on") == 2
+
+        await _wait_for(both_listening, timeout=30)
+        pids = set(re.findall(r"\(pid (\d+)\) listening", server.log))
+        assert len(pids) == 2 and str(server.process.pid) not in pids
+        clients = [await _call(server) for _ in range(12)]
+        for client in clients:
+            client.start_background_silence()
+        received = await asyncio.gather(*(_read_frames(client, 1.0) for client in clients))
+        assert all(len(frames) >= 40 for frames in received)
+        served_by = set(re.findall(r"\[(\d+)\] calls\.session call \S+ started", server.log))
+        assert served_by == pids, "the kernel spread the calls over both processes"
+        server.terminate()
+        for client in clients:
+            await client.hangup()
+        assert await asyncio.to_thread(server.wait, 20) == 0
+        assert await Call.objects.filter(status=CallStatus.ENDED).acount() == 12
+    finally:
+        server.stop()
