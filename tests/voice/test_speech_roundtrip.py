@@ -1,0 +1,61 @@
+"""Speech the TTS engine makes, sent through the telephone path (the call's rate, resampled as
+the server does) into the STT engine: the words that matter to a tire shop come out.
+
+espeak-ng's voice is robotic, so callers are simulated speaking a little slowly (130 words a
+minute); real voices are recognised better (see docs/engines.md).
+"""
+
+import re
+
+import pytest
+
+from calls.voice.stt import get_stt_engine
+from calls.voice.tts import EspeakNGEngine
+
+
+def _heard(text: str, rate: int) -> str:
+    caller = EspeakNGEngine(words_per_minute=130)
+    pcm = caller.synthesize(text, "en", rate)
+    return get_stt_engine().transcribe(pcm, rate, "en").text
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+@pytest.mark.parametrize("rate", [8000, 16000])
+def test_a_tire_size_comes_out_as_its_numbers(rate):
+    heard = _heard("Two hundred five, fifty five, R sixteen", rate)
+    assert re.search(r"205\D+55\D+R?16", heard), heard
+
+
+@pytest.mark.parametrize("rate", [8000, 16000])
+def test_a_phone_number_spoken_in_groups_keeps_every_digit(rate):
+    heard = _heard("My number is zero six seven, one two three, four five, six seven", rate)
+    assert "0671234567" in _digits(heard), heard
+
+
+@pytest.mark.parametrize(
+    ("said", "word"),
+    [
+        ("Yes", "yes"),
+        ("No, thank you", "no"),
+        ("Michelin", "michelin"),
+        ("I need winter tires", "winter"),
+    ],
+)
+@pytest.mark.parametrize("rate", [8000, 16000])
+def test_yes_no_brands_and_seasons_are_understood(said, word, rate):
+    heard = _heard(said, rate)
+    assert word in heard.lower(), heard
+
+
+def test_a_brand_in_a_question_is_understood_on_a_wideband_line():
+    assert "continental" in _heard("Do you have Continental?", 16000).lower()
+
+
+def test_an_english_only_model_refuses_ukrainian_with_a_clear_error():
+    from calls.voice.stt import STTError
+
+    with pytest.raises(STTError, match="knows only English"):
+        get_stt_engine().transcribe(bytes(3200), 8000, "uk")
