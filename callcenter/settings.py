@@ -251,6 +251,9 @@ STT_WORKERS = env.int("STT_WORKERS", default=2)
 # Endpointing: silence that ends the caller's utterance, and the longest utterance, in ms.
 VAD_END_SILENCE_MS = env.int("VAD_END_SILENCE_MS", default=600)
 VAD_MAX_UTTERANCE_MS = env.int("VAD_MAX_UTTERANCE_MS", default=15000)
+# The dialogue agent: a short name or the import path of a calls.agent.base.Agent subclass.
+# "repeat" says back what it understood (a line check); the shop's agents come in calls.agent.
+AGENT = env.str("AGENT", default="repeat")
 # The caller may interrupt the bot by speaking (barge-in).
 BARGE_IN = env.bool("BARGE_IN", default=True)
 
@@ -265,6 +268,8 @@ AUDIOSOCKET_HANDSHAKE_TIMEOUT = env.float("AUDIOSOCKET_HANDSHAKE_TIMEOUT", defau
 AUDIOSOCKET_IDLE_TIMEOUT = env.float("AUDIOSOCKET_IDLE_TIMEOUT", default=10.0)
 AUDIOSOCKET_GRACE_PERIOD = env.float("AUDIOSOCKET_GRACE_PERIOD", default=60.0)
 # Asterisk hosts allowed to connect (addresses or networks); AudioSocket has no authentication.
+# Prometheus metrics over HTTP on loopback (0: off); with --workers N, worker i uses port + i.
+AUDIOSOCKET_METRICS_PORT = env.int("AUDIOSOCKET_METRICS_PORT", default=0)
 AUDIOSOCKET_ALLOWED_PEERS = env.list(
     "AUDIOSOCKET_ALLOWED_PEERS", default=["127.0.0.0/8", "::1/128"]
 )

@@ -13,6 +13,12 @@ BUSY = {
     "ru": "Извините, сейчас все линии заняты. Пожалуйста, перезвоните через несколько минут.",
 }
 
+APOLOGY_NOT_UNDERSTOOD = {
+    "en": "Sorry, I didn't catch that. Could you say it again?",
+    "uk": "Вибачте, я не розчула. Повторіть, будь ласка.",
+    "ru": "Извините, я не расслышала. Повторите, пожалуйста.",
+}
+
 
 def prompt(phrases: dict[str, str], language: str) -> str:
     return phrases.get(language, phrases["en"]).format(shop=settings.SHOP_NAME)
@@ -20,4 +26,8 @@ def prompt(phrases: dict[str, str], language: str) -> str:
 
 def fixed_prompts(language: str) -> list[str]:
     """Every fixed phrase a call may need at once, to render before the first call."""
-    return [prompt(GREETING, language), prompt(BUSY, language)]
+    return [
+        prompt(GREETING, language),
+        prompt(BUSY, language),
+        prompt(APOLOGY_NOT_UNDERSTOOD, language),
+    ]

@@ -1,24 +1,32 @@
-"""One call's life: greeting, listening, speaking, DTMF, hang-up; owns the call's state and timings.
+"""One call's life: audio in and out, barge-in, DTMF, hang-up; owns the call's state and timings.
 
 The session talks to the wire only through its CallConnection, to the database only through
-the Recorder, and to speech only through the TTS cache, so each part can be swapped or tested.
+the Recorder, and to speech and the agent only through the engines in CallServices, so each part
+can be swapped or tested. What the bot says and when is the call's script (`on_answer`, by
+default `calls.conversation.converse`).
 """
 
 import asyncio
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from . import metrics
+from .agent.base import Agent, CallContext
 from .audiosocket.connection import CallConnection, ConnectionClosed
 from .audiosocket.protocol import ErrorCode, Kind, Packet, ProtocolError, encode_audio
 from .models import CallOutcome, CallStatus, TurnInput, TurnRole
-from .prompts import GREETING, prompt
 from .recorder import Recorder
-from .voice.player import FrameClock, Player
+from .voice.audio import FRAME_MS, frame_size
+from .voice.player import FrameClock, Playback, Player
+from .voice.stt import STTEngine, Transcript
 from .voice.tts_cache import TTSCache
+from .voice.vad import EndpointConfig, Endpointer, SpeechStarted, Utterance, WebRTCVAD
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +39,62 @@ class _EndCall(Exception):
     def __init__(self, reason: str, outcome: str, *, send_hangup: bool = True) -> None:
         super().__init__(reason)
         self.reason, self.outcome, self.send_hangup = reason, outcome, send_hangup
+
+
+@dataclass
+class CallServices:
+    """What every call of a process shares; the server builds it once."""
+
+    clock: FrameClock
+    recorder: Recorder
+    tts: TTSCache
+    stt: STTEngine
+    stt_executor: Executor
+    agent: Agent
+    endpoint: EndpointConfig = field(default_factory=EndpointConfig)
+    barge_in: bool = True
+
+
+@dataclass
+class TurnTiming:
+    """Milliseconds of one exchange, from the end of the caller's speech (call time)."""
+
+    speech_ended_ms: int
+    endpoint_ms: int | None = None
+    stt_ms: int | None = None
+    agent_ms: int | None = None
+    reply_ready_ms: int | None = None  # call time the reply text was ready
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """What the caller heard of something the bot said."""
+
+    text: str
+    played_ms: int
+    interrupted: bool
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    return [part for part in _SENTENCE_END.split(text.strip()) if part]
+
+
+def heard_text(parts: list[tuple[str, Playback]]) -> str:
+    """The words the caller heard: whole sentences played, and the played share of a cut one."""
+    heard = []
+    for sentence, playback in parts:
+        if not playback.interrupted and playback.frames_played == playback.total_frames:
+            heard.append(sentence)
+            continue
+        words = sentence.split()
+        share = playback.frames_played / playback.total_frames if playback.total_frames else 0
+        if spoken := words[: round(len(words) * share)]:
+            heard.append(" ".join(spoken) + "…")
+        break
+    return " ".join(heard)
 
 
 @dataclass(frozen=True)
@@ -46,20 +110,21 @@ class CallSession:
         self,
         call_uuid: uuid.UUID,
         connection: CallConnection,
-        *,
-        clock: FrameClock,
-        recorder: Recorder,
-        tts: TTSCache,
+        services: CallServices,
         config: SessionConfig,
+        *,
         on_answer: Callable[["CallSession"], Awaitable[None]] | None = None,
     ) -> None:
+        from .conversation import converse
+
         self.uuid = call_uuid
-        # What the bot does once audio flows: by default greet and listen; busy calls differ.
-        self.on_answer = on_answer or CallSession.greet
+        # What the bot does once audio flows: by default the conversation; busy calls differ.
+        self.on_answer = on_answer or converse
         self.connection = connection
-        self.clock = clock
-        self.recorder = recorder
-        self.tts = tts
+        self.services = services
+        self.clock = services.clock
+        self.recorder = services.recorder
+        self.tts = services.tts
         self.config = config
         self.language = config.language
         self.sample_rate: int | None = None
@@ -70,6 +135,11 @@ class CallSession:
         self.outcome = ""
         self.dtmf_digits: list[str] = []
         self.frames_in = 0
+        self.context = CallContext(call_uuid, config.language)
+        self.endpointer: Endpointer | None = None
+        self.utterances: asyncio.Queue[Utterance] = asyncio.Queue()
+        self.barge_ins = 0
+        self._inbound = bytearray()
         self._loop = asyncio.get_running_loop()
         self._t0 = self._loop.time()
         self._sequence = 0
@@ -144,6 +214,7 @@ class CallSession:
     def _start_player(self, sample_rate: int) -> None:
         self.sample_rate = sample_rate
         self.player = Player(sample_rate, self._send_frame, encode_audio)
+        self.endpointer = Endpointer(WebRTCVAD(), sample_rate, self.services.endpoint)
         self.recorder.call_updated(self.uuid, sample_rate=sample_rate)
         self.clock.register(self.player)
 
@@ -170,6 +241,7 @@ class CallSession:
             self.clock.unregister(self.player)
             self.player.stop()  # resolves playbacks, so the bot's turn is kept as heard
         await self.connection.hang_up_and_close(send_hangup=send_hangup)
+        metrics.CALLS_ENDED.labels(self.outcome).inc()
         logger.info("call %s ended: %s (%s)", self.uuid, reason, self.outcome)
 
     async def hang_up(self, reason: str, outcome: str = CallOutcome.FAILED) -> None:
@@ -201,6 +273,34 @@ class CallSession:
                 f"audio changed from {self.sample_rate} Hz to {packet.sample_rate} Hz mid-call"
             )
         self.frames_in += 1
+        if self.endpointer is None:
+            return  # the first frames, before the call is answered
+        # Asterisk sends 20 ms frames; other sizes are re-cut so the VAD always sees 20 ms.
+        self._inbound += packet.payload
+        size = frame_size(self.sample_rate, FRAME_MS)
+        # Frames that came in one read were spoken one after another, ending now.
+        at_ms = self.elapsed_ms() - (len(self._inbound) // size - 1) * FRAME_MS
+        while len(self._inbound) >= size:
+            frame = bytes(self._inbound[:size])
+            del self._inbound[:size]
+            events = self.endpointer.feed(frame, at_ms)
+            at_ms += FRAME_MS
+            for event in events:
+                if isinstance(event, SpeechStarted):
+                    self._on_speech_started()
+                else:
+                    self.utterances.put_nowait(event)
+
+    def _on_speech_started(self) -> None:
+        if self.services.barge_in and self.player is not None and self.player.is_playing:
+            self.barge_in()
+
+    def barge_in(self) -> None:
+        """The caller speaks over the bot: its audio stops at the next frame."""
+        self.barge_ins += 1
+        assert self.player is not None
+        self.player.stop()
+        logger.info("call %s: caller barged in", self.uuid)
 
     def on_dtmf(self, digit: str) -> None:
         """A key the caller pressed: kept in order and recorded as a caller turn."""
@@ -220,30 +320,84 @@ class CallSession:
 
     # --- Speaking -------------------------------------------------------------------------------
 
-    async def greet(self) -> None:
-        text = prompt(GREETING, self.language)
-        await self.say(text, answered=True)
+    async def say(
+        self, text: str, *, timing: TurnTiming | None = None, answered: bool = False
+    ) -> Spoken:
+        """Speak text, sentence by sentence: the first plays while the next are synthesised.
 
-    async def say(self, text: str, *, answered: bool = False) -> int:
-        """Speak text to the caller; returns the milliseconds they heard."""
+        Returns what the caller heard; the bot's turn is recorded with it and its timings.
+        """
         assert self.player is not None and self.sample_rate is not None
-        pcm = await self.tts.get(text, self.language, self.sample_rate)
-        if self.ended.is_set():
-            return 0
-        start = self.elapsed_ms()
-        playback = self.player.play(pcm)
-        if answered:
-            self.recorder.call_updated(self.uuid, answered_at=timezone.now())
-        played = await playback.done
-        self.record_turn(
-            TurnRole.BOT, text, start, start + played, interrupted=playback.interrupted
+        sentences = split_sentences(text) or [text]
+        barge_ins = self.barge_ins
+        # The TTS executor takes them in order, so sentence 1 is ready first.
+        synthesis = [
+            asyncio.ensure_future(self.tts.get(sentence, self.language, self.sample_rate))
+            for sentence in sentences
+        ]
+        parts: list[tuple[str, Playback]] = []
+        first_audio_ms: int | None = None
+        try:
+            for sentence, pending in zip(sentences, synthesis, strict=True):
+                pcm = await pending
+                if first_audio_ms is None:
+                    first_audio_ms = self.elapsed_ms()
+                if self.ended.is_set() or self.barge_ins != barge_ins:
+                    break
+                parts.append((sentence, self.player.play(pcm)))
+                if answered and len(parts) == 1:
+                    self.recorder.call_updated(self.uuid, answered_at=timezone.now())
+            if parts:
+                await parts[-1][1].done
+        finally:
+            for pending in synthesis:
+                pending.cancel()
+        played_ms = sum(playback.played_ms for _, playback in parts)
+        interrupted = self.barge_ins != barge_ins or any(p.interrupted for _, p in parts)
+        spoken = Spoken(heard_text(parts), played_ms, interrupted)
+        first_frame_ms = (
+            self._call_ms(parts[0][1].first_frame_at)
+            if parts and parts[0][1].frames_played
+            else None
         )
-        return played
+        start_ms = first_frame_ms if first_frame_ms is not None else self.elapsed_ms()
+        stages = {}
+        if timing is not None:
+            stages = {
+                "endpoint_ms": timing.endpoint_ms,
+                "stt_ms": timing.stt_ms,
+                "agent_ms": timing.agent_ms,
+                "tts_ms": _between(timing.reply_ready_ms, first_audio_ms),
+                "total_ms": _between(timing.speech_ended_ms, first_frame_ms),
+            }
+            metrics.observe_turn(**{k.removesuffix("_ms"): v for k, v in stages.items()})
+        self.record_turn(
+            TurnRole.BOT,
+            spoken.text if interrupted else text,
+            start_ms,
+            start_ms + played_ms,
+            interrupted=interrupted,
+            **stages,
+        )
+        return spoken
+
+    async def transcribe(self, utterance: Utterance) -> Transcript:
+        """Speech to text off the loop, in the process's STT executor."""
+        return await self._loop.run_in_executor(
+            self.services.stt_executor,
+            self.services.stt.transcribe,
+            utterance.pcm,
+            utterance.sample_rate,
+            self.language,
+        )
 
     # --- Helpers --------------------------------------------------------------------------------
 
     def elapsed_ms(self) -> int:
         return int((self._loop.time() - self._t0) * 1000)
+
+    def _call_ms(self, loop_time: float | None) -> int | None:
+        return None if loop_time is None else int((loop_time - self._t0) * 1000)
 
     def record_turn(self, role: str, text: str, start_ms: int, end_ms: int, **fields) -> None:
         self.recorder.turn(
@@ -268,3 +422,9 @@ class CallSession:
             logger.error("call %s: background work failed", self.uuid, exc_info=task.exception())
             if not self.ended.is_set():
                 self._loop.create_task(self.end("internal error", CallOutcome.FAILED))
+
+
+def _between(start_ms: int | None, end_ms: int | None) -> int | None:
+    if start_ms is None or end_ms is None:
+        return None
+    return max(0, end_ms - start_ms)

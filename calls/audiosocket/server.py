@@ -19,16 +19,21 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 
+from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from calls import metrics
+from calls.agent.base import get_agent
 from calls.models import CallOutcome, CallStatus
 from calls.prompts import BUSY, fixed_prompts, prompt
 from calls.recorder import Recorder
-from calls.session import CallSession, SessionConfig
+from calls.session import CallServices, CallSession, SessionConfig, split_sentences
 from calls.voice.player import FrameClock
+from calls.voice.stt import get_stt_engine
 from calls.voice.tts import get_tts_engine
 from calls.voice.tts_cache import TTSCache
+from calls.voice.vad import EndpointConfig
 
 from .connection import CallConnection, ConnectionClosed
 from .protocol import Kind, ProtocolError
@@ -56,6 +61,8 @@ class ServerConfig:
     max_busy: int = 20
     # Extra calls prompts are rendered for before the first call (both common rates).
     warm_sample_rates: tuple[int, ...] = field(default=(8000, 16000))
+    # Prometheus metrics over HTTP on loopback; 0 is off.
+    metrics_port: int = 0
 
 
 def peer_allowed(peer, allowed: tuple[IPNetwork, ...]) -> bool:
@@ -73,10 +80,27 @@ def peer_allowed(peer, allowed: tuple[IPNetwork, ...]) -> bool:
 class AudioSocketServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self.clock = FrameClock()
-        self.recorder = Recorder()
-        self.tts_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tts")
-        self.tts = TTSCache(get_tts_engine(), self.tts_executor)
+        # Engines are built once per process; CPU-bound speech work runs in these executors.
+        self.tts_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tts")
+        self.stt_executor = ThreadPoolExecutor(
+            max_workers=settings.STT_WORKERS, thread_name_prefix="stt"
+        )
+        self.services = CallServices(
+            clock=FrameClock(),
+            recorder=Recorder(),
+            tts=TTSCache(get_tts_engine(), self.tts_executor),
+            stt=get_stt_engine(),
+            stt_executor=self.stt_executor,
+            agent=get_agent(),
+            endpoint=EndpointConfig(
+                end_silence_ms=settings.VAD_END_SILENCE_MS,
+                max_utterance_ms=settings.VAD_MAX_UTTERANCE_MS,
+            ),
+            barge_in=settings.BARGE_IN,
+        )
+        self.clock = self.services.clock
+        self.recorder = self.services.recorder
+        self.tts = self.services.tts
         self.session_config = SessionConfig(
             language=config.language, idle_timeout=config.idle_timeout
         )
@@ -102,11 +126,16 @@ class AudioSocketServer:
             backlog=max(128, self.config.max_calls),
         )
         self.accepting = True
+        if self.config.metrics_port:
+            from prometheus_client import start_http_server
+
+            start_http_server(self.config.metrics_port, addr="127.0.0.1")
         # Render the fixed prompts now, in the background, so the first caller hears no delay.
         self._warm_tasks = {
-            asyncio.ensure_future(self._warm(text, rate))
+            asyncio.ensure_future(self._warm(sentence, rate))
             for rate in self.config.warm_sample_rates
             for text in fixed_prompts(self.config.language)
+            for sentence in split_sentences(text)
         }
 
     async def _warm(self, text: str, rate: int) -> None:
@@ -172,10 +201,12 @@ class AudioSocketServer:
 
         session = self._new_session(call_uuid, connection)
         self.sessions[call_uuid] = session
+        metrics.ACTIVE_CALLS.inc()
         try:
             await session.run(packets[1:])
         finally:
             del self.sessions[call_uuid]
+            metrics.ACTIVE_CALLS.dec()
 
     async def _turn_away(self, call_uuid: uuid.UUID, connection: CallConnection, packets) -> None:
         """Above max_calls: a short busy message, then hang-up, recorded as a failed call."""
@@ -195,15 +226,7 @@ class AudioSocketServer:
         logger.warning("call %s turned away: %s", call_uuid, reason)
 
     def _new_session(self, call_uuid: uuid.UUID, connection: CallConnection, **kwargs):
-        return CallSession(
-            call_uuid,
-            connection,
-            clock=self.clock,
-            recorder=self.recorder,
-            tts=self.tts,
-            config=self.session_config,
-            **kwargs,
-        )
+        return CallSession(call_uuid, connection, self.services, self.session_config, **kwargs)
 
     def _record_rejected(self, call_uuid: uuid.UUID, reason: str) -> None:
         now = timezone.now()
@@ -240,6 +263,7 @@ class AudioSocketServer:
         await self.clock.stop()
         written = await self.recorder.close()
         self.tts_executor.shutdown(wait=False, cancel_futures=True)
+        self.stt_executor.shutdown(wait=False, cancel_futures=True)
         logger.info("stopped%s", "" if written else " (some call records could not be written)")
 
 
@@ -287,7 +311,12 @@ def serve_workers(config: ServerConfig, workers: int) -> int:
     stopping = False
 
     def start(index: int) -> None:
-        process = context.Process(target=_worker_main, args=(config,), name=f"audiosocket-{index}")
+        worker_config = replace(
+            config, metrics_port=config.metrics_port + index if config.metrics_port else 0
+        )
+        process = context.Process(
+            target=_worker_main, args=(worker_config,), name=f"audiosocket-{index}"
+        )
         process.start()
         processes[index] = process
 

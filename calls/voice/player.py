@@ -8,6 +8,7 @@ One clock task serves all calls: 50 wake-ups a second for the process instead of
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -23,7 +24,9 @@ class Playback:
 
     def __init__(self, frames: list[bytes]) -> None:
         self.frames: deque[bytes] = deque(frames)
+        self.total_frames = len(frames)
         self.frames_played = 0
+        self.first_frame_at: float | None = None  # loop (monotonic) time the first frame left
         self.interrupted = False
         self.done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
@@ -80,6 +83,8 @@ class Player:
             self._queue.popleft()._finish()
         if self._queue:
             playback = self._queue[0]
+            if playback.first_frame_at is None:
+                playback.first_frame_at = time.monotonic()
             self._send(playback.frames.popleft())
             playback.frames_played += 1
             if not playback.frames:

@@ -49,15 +49,15 @@ class WebRTCVAD(VAD):
 
 @dataclass(frozen=True)
 class SpeechStarted:
-    at_ms: int  # call time of the first frame of the utterance (pre-roll included)
+    at_ms: int  # call time the utterance began (pre-roll included)
 
 
 @dataclass(frozen=True)
 class Utterance:
     pcm: bytes
     sample_rate: int
-    started_ms: int
-    speech_ended_ms: int  # call time of the last speech frame
+    started_ms: int  # call time the first frame began (pre-roll included)
+    speech_ended_ms: int  # call time the last speech frame ended
     ended_ms: int  # call time the endpoint fired
     cut_at_max_length: bool = False
 
@@ -75,7 +75,8 @@ class EndpointConfig:
 
 
 class Endpointer:
-    """Feed it every inbound frame with the call time it arrived; it returns events."""
+    """Feed it every inbound frame with the call time it arrived (when its audio ended, since
+    the caller sends a frame once it is complete); it returns events."""
 
     def __init__(self, vad: VAD, sample_rate: int, config: EndpointConfig | None = None) -> None:
         self.vad = vad
@@ -104,7 +105,7 @@ class Endpointer:
             self._in_speech = True
             self._frames = list(self._preroll)
             self._preroll.clear()
-            self._started_ms = at_ms - (len(self._frames) - 1) * FRAME_MS
+            self._started_ms = at_ms - len(self._frames) * FRAME_MS
             self._last_speech_ms = at_ms
             self._silence_run = 0
             return [SpeechStarted(self._started_ms)]
@@ -126,8 +127,8 @@ class Endpointer:
             pcm=b"".join(self._frames[:keep]),
             sample_rate=self.sample_rate,
             started_ms=self._started_ms,
-            speech_ended_ms=self._last_speech_ms + FRAME_MS,
-            ended_ms=at_ms + FRAME_MS,
+            speech_ended_ms=self._last_speech_ms,
+            ended_ms=at_ms,
             cut_at_max_length=cut,
         )
         self._in_speech = False

@@ -16,7 +16,7 @@ def _speech(text: str, rate: int) -> bytes:
 def _feed(endpointer: Endpointer, pcm: bytes, rate: int) -> list:
     events = []
     for index, frame in enumerate(split_frames(pcm, rate)):
-        events.extend(endpointer.feed(frame, index * 20))
+        events.extend(endpointer.feed(frame, (index + 1) * 20))  # a frame arrives once spoken
     return events
 
 

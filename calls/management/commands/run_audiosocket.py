@@ -62,6 +62,12 @@ class Command(BaseCommand):
             help="Peer address or network allowed to connect (repeatable; "
             "default: AUDIOSOCKET_ALLOWED_PEERS, loopback).",
         )
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=settings.AUDIOSOCKET_METRICS_PORT,
+            help="Serve Prometheus metrics on 127.0.0.1:PORT (0: off; worker i uses PORT + i).",
+        )
 
     def handle(self, *args, **options) -> None:
         config = self.build_config(options)
@@ -102,4 +108,5 @@ class Command(BaseCommand):
             grace_period=options["grace_period"],
             allowed_peers=tuple(allowed),
             language=settings.CALL_LANGUAGE,
+            metrics_port=options["metrics_port"],
         )

@@ -1,0 +1,1 @@
+"""The dialogue agent: caller text in, reply text and actions out."""

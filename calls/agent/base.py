@@ -1,0 +1,53 @@
+"""The Agent interface of DESIGN.md and the registry that builds the configured agent."""
+
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+class Action(StrEnum):
+    CONTINUE = "continue"
+    TRANSFER = "transfer"  # hand the call to an operator
+    HANG_UP = "hang_up"
+
+
+@dataclass
+class CallContext:
+    """What an agent knows of one call; it lives as long as the call."""
+
+    call_uuid: uuid.UUID
+    language: str
+    caller_number: str = ""
+    history: list[tuple[str, str]] = field(default_factory=list)  # (role, text), in order
+    state: dict = field(default_factory=dict)  # the agent's own memory of this call
+
+
+@dataclass(frozen=True)
+class AgentReply:
+    text: str
+    action: Action = Action.CONTINUE
+    outcome: str = ""  # a calls.models.CallOutcome to record, when the reply settles one
+
+
+class Agent(ABC):
+    """Async, because agents reach the database (through database_sync_to_async) or an API."""
+
+    name: str = "agent"
+
+    @abstractmethod
+    async def respond(self, context: CallContext, text: str) -> AgentReply: ...
+
+
+AGENTS = {"repeat": "calls.agent.repeat.RepeatAgent"}
+
+
+@cache
+def get_agent() -> Agent:
+    """The process's agent, named in settings by a short name or an import path."""
+    name = settings.AGENT
+    return import_string(AGENTS.get(name, name))()

@@ -1,0 +1,129 @@
+"""The voice pipeline through the real server: a caller's synthesised speech, sent frame by frame
+in real time, is endpointed, transcribed into a Turn row and answered; a caller who speaks over
+the bot stops it at once; every stage's latency is stored and exported to Prometheus."""
+
+import asyncio
+import socket
+import time
+import urllib.request
+
+import pytest
+
+from calls.models import Call, CallStatus, Turn, TurnRole
+from calls.voice.audio import peak
+from calls.voice.tts import EspeakNGEngine
+from tests.helpers.audiosocket_client import SILENCE_PEAK, AudioSocketClient
+from tests.helpers.server_process import start_server
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def server():
+    metrics_port = _free_port()
+    process = start_server("--metrics-port", str(metrics_port))
+    process.metrics_port = metrics_port
+    yield process
+    process.stop()
+
+
+def _caller_says(text: str, rate: int = 8000) -> bytes:
+    return EspeakNGEngine(words_per_minute=130).synthesize(text, "en", rate)
+
+
+async def _turns(call_uuid, count: int, timeout: float = 15.0) -> list[Turn]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        call = await Call.objects.filter(uuid=call_uuid, status=CallStatus.ENDED).afirst()
+        if call is not None:
+            turns = [t async for t in Turn.objects.filter(call=call).order_by("sequence")]
+            if len(turns) >= count:
+                return turns
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the call did not end with {count} turns in time")
+
+
+@pytest.mark.parametrize("rate", [8000, 16000])
+async def test_a_spoken_request_is_transcribed_answered_and_timed(server, rate):
+    client = await AudioSocketClient.connect(server.host, server.port, sample_rate=rate)
+    client.start_background_silence()
+    await client.read_audio_response(silence_gap_ms=800)  # the greeting
+    await client.send_audio(_caller_says("I need winter tires", rate))
+    sent_at = time.monotonic()
+    reply = await client.read_audio_response(silence_gap_ms=800, first_frame_timeout=10)
+    await client.hangup()
+
+    assert reply.duration_ms > 1000
+    # The caller's speech ended when its last frame left; the endpoint waits 600 ms of silence.
+    assert reply.first_audio_at - sent_at < 2.0
+
+    greeting, caller, answer = await _turns(client.call_uuid, 3)
+    assert greeting.role == TurnRole.BOT and "How can I help you" in greeting.text
+    assert caller.role == TurnRole.CALLER
+    assert "winter tires" in caller.text.lower(), caller.text
+    assert caller.confidence is not None and caller.stt_ms is not None
+    assert caller.start_ms < caller.end_ms
+    assert answer.role == TurnRole.BOT and answer.text.startswith("I heard: ")
+    assert 550 <= answer.endpoint_ms <= 700
+    for stage in ("stt_ms", "agent_ms", "tts_ms", "total_ms"):
+        assert getattr(answer, stage) is not None, stage
+    assert answer.total_ms < 2000
+    # Stage times are taken at frame arrivals, so they add up to within a frame.
+    assert answer.total_ms >= answer.endpoint_ms + answer.stt_ms - 20
+
+
+async def test_the_stage_histograms_are_exported_after_a_call(server):
+    client = await AudioSocketClient.connect(server.host, server.port)
+    client.start_background_silence()
+    await client.read_audio_response(silence_gap_ms=800)
+    await client.send_audio(_caller_says("Yes, please"))
+    await client.read_audio_response(silence_gap_ms=800)
+    await client.hangup()
+    await _turns(client.call_uuid, 3)
+    url = f"http://127.0.0.1:{server.metrics_port}/"
+    text = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read().decode())
+    for stage in ("endpoint", "stt", "agent", "tts_first_audio", "total"):
+        assert f"callcenter_turn_{stage}_seconds_count 1.0" in text, stage
+    assert 'callcenter_calls_ended_total{outcome="abandoned"} 1.0' in text
+
+
+async def test_a_caller_speaking_over_the_bot_stops_it_within_a_few_frames(server):
+    client = await AudioSocketClient.connect(server.host, server.port)
+    client.start_background_silence()
+    # Wait until the greeting is audible, let it play a second, then talk over it.
+    while peak((await client.read_packet(timeout=10)).payload) < SILENCE_PEAK:
+        pass
+    await _drain_for(client, 1.0)
+    speaking = asyncio.create_task(client.send_audio(_caller_says("No, thank you")))
+    talk_started = time.monotonic()
+    quiet_at = None
+    while quiet_at is None:
+        packet = await client.read_packet(timeout=5)
+        if peak(packet.payload) < SILENCE_PEAK:
+            quiet_at = time.monotonic()
+    await speaking
+    await client.read_audio_response(silence_gap_ms=800, first_frame_timeout=10)  # the reply
+    await client.hangup()
+
+    # The VAD needs 120 ms of speech to be sure; then playback stops at the next frame.
+    assert quiet_at - talk_started < 0.4
+    greeting, caller, answer = await _turns(client.call_uuid, 3)
+    assert greeting.interrupted is True
+    assert greeting.text.endswith("…") and len(greeting.text) < len("Hello! You have reached")
+    assert greeting.end_ms - greeting.start_ms < 2500
+    assert "no" in caller.text.lower() and answer.text.startswith("I heard:")
+
+
+async def _drain_for(client: AudioSocketClient, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            await client.read_packet(timeout=left)
+        except TimeoutError:
+            return
