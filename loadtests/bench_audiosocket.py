@@ -13,26 +13,14 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import psutil
+from bench_server import ROOT, percentile, start_benchmark_server
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.helpers.audiosocket_client import AudioSocketClient  # noqa: E402
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+from tests.helpers.audiosocket_client import AudioSocketClient
 
 
 async def _receive(client: AudioSocketClient, until: float, window_start: float) -> dict:
@@ -106,23 +94,6 @@ async def run(args, server) -> dict:
     }
 
 
-def start_benchmark_server(args):
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "callcenter.settings")
-    env = {"LOG_LEVEL": "WARNING"}
-    if not os.environ.get("DATABASE_URL"):
-        database = Path(tempfile.mkdtemp()) / "bench.sqlite3"
-        os.environ["DATABASE_URL"] = f"sqlite:///{database}"
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    from tests.helpers.server_process import start_server
-
-    return start_server("--max-calls", str(args.calls), "--idle-timeout", "30", env=env)
-
-
 def check(figures: dict, args) -> list[str]:
     misses = []
     if figures["errors"]:
@@ -155,7 +126,8 @@ def main() -> int:
     parser.add_argument("--max-memory-per-call", type=float, default=5.0, help="MB")
     parser.add_argument("--output", type=Path, default=ROOT / "loadtests" / "results")
     args = parser.parse_args()
-    server = start_benchmark_server(args)  # Django's set-up and migrate run outside the loop
+    # Django's set-up and migrate run before the loop starts.
+    server = start_benchmark_server("--max-calls", str(args.calls), "--idle-timeout", "30")
     figures = asyncio.run(run(args, server))
     misses = check(figures, args)
     figures["passed"] = not misses
