@@ -17,10 +17,12 @@ COPY . .
 RUN DJANGO_ENV=production SECRET_KEY=build-only ALLOWED_HOSTS=localhost \
     STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput \
  && useradd --system --uid 1000 --home-dir /app callcenter \
- && chown -R callcenter /app
+ && mkdir -p /var/lib/callcenter/prompts \
+ && chown -R callcenter /app /var/lib/callcenter
 
 USER callcenter
-ENV STATIC_ROOT=/app/staticfiles
+ENV STATIC_ROOT=/app/staticfiles \
+    TTS_CACHE_DIR=/var/lib/callcenter/prompts
 
 EXPOSE 8000 9092
 CMD ["daphne", "--bind", "0.0.0.0", "--port", "8000", "callcenter.asgi:application"]

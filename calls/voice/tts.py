@@ -27,6 +27,10 @@ class TTSEngine(ABC):
     @abstractmethod
     def synthesize(self, text: str, language: str, sample_rate: int) -> bytes: ...
 
+    def voice_key(self, language: str) -> str:
+        """What, besides the text, language and rate, changes the sound: part of cache keys."""
+        return language
+
 
 # espeak-ng's C API (speak_lib.h), reached through ctypes on the library that the
 # espeakng-loader wheel ships with its voice data, so nothing is installed or downloaded.
@@ -83,6 +87,9 @@ class EspeakNGEngine(TTSEngine):
         self.words_per_minute = words_per_minute
         self._library = _espeak_library()
 
+    def voice_key(self, language: str) -> str:
+        return f"{ESPEAK_VOICES.get(language, language)}@{self.words_per_minute}wpm"
+
     def synthesize(self, text: str, language: str, sample_rate: int) -> bytes:
         voice = ESPEAK_VOICES.get(language)
         if voice is None:
@@ -103,7 +110,11 @@ class EspeakNGEngine(TTSEngine):
         return resample(pcm, library.native_rate, sample_rate)
 
 
-TTS_ENGINES = {"espeak-ng": "calls.voice.tts.EspeakNGEngine"}
+TTS_ENGINES = {
+    "espeak-ng": "calls.voice.tts.EspeakNGEngine",
+    "openai": "calls.voice.openai_api.OpenAITTSEngine",
+    "google": "calls.voice.google_cloud.GoogleTTSEngine",
+}
 
 
 @cache

@@ -9,10 +9,11 @@ import urllib.request
 
 import pytest
 
-from calls.models import Call, CallStatus, Turn, TurnRole
+from calls.models import TurnRole
 from calls.voice.audio import peak
 from calls.voice.tts import EspeakNGEngine
 from tests.helpers.audiosocket_client import SILENCE_PEAK, AudioSocketClient
+from tests.helpers.call_records import ended_call_turns
 from tests.helpers.server_process import start_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
@@ -27,7 +28,8 @@ def _free_port() -> int:
 @pytest.fixture
 def server():
     metrics_port = _free_port()
-    process = start_server("--metrics-port", str(metrics_port))
+    # The repeat agent says back what it heard: these tests are about the voice, not the dialogue.
+    process = start_server("--metrics-port", str(metrics_port), env={"AGENT": "repeat"})
     process.metrics_port = metrics_port
     yield process
     process.stop()
@@ -35,18 +37,6 @@ def server():
 
 def _caller_says(text: str, rate: int = 8000) -> bytes:
     return EspeakNGEngine(words_per_minute=130).synthesize(text, "en", rate)
-
-
-async def _turns(call_uuid, count: int, timeout: float = 15.0) -> list[Turn]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        call = await Call.objects.filter(uuid=call_uuid, status=CallStatus.ENDED).afirst()
-        if call is not None:
-            turns = [t async for t in Turn.objects.filter(call=call).order_by("sequence")]
-            if len(turns) >= count:
-                return turns
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"the call did not end with {count} turns in time")
 
 
 @pytest.mark.parametrize("rate", [8000, 16000])
@@ -63,7 +53,7 @@ async def test_a_spoken_request_is_transcribed_answered_and_timed(server, rate):
     # The caller's speech ended when its last frame left; the endpoint waits 600 ms of silence.
     assert reply.first_audio_at - sent_at < 2.0
 
-    greeting, caller, answer = await _turns(client.call_uuid, 3)
+    greeting, caller, answer = await ended_call_turns(client.call_uuid, 3)
     assert greeting.role == TurnRole.BOT and "How can I help you" in greeting.text
     assert caller.role == TurnRole.CALLER
     assert "winter tires" in caller.text.lower(), caller.text
@@ -85,7 +75,7 @@ async def test_the_stage_histograms_are_exported_after_a_call(server):
     await client.send_audio(_caller_says("Yes, please"))
     await client.read_audio_response(silence_gap_ms=800)
     await client.hangup()
-    await _turns(client.call_uuid, 3)
+    await ended_call_turns(client.call_uuid, 3)
     url = f"http://127.0.0.1:{server.metrics_port}/"
     text = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read().decode())
     for stage in ("endpoint", "stt", "agent", "tts_first_audio", "total"):
@@ -113,7 +103,7 @@ async def test_a_caller_speaking_over_the_bot_stops_it_within_a_few_frames(serve
 
     # The VAD needs 120 ms of speech to be sure; then playback stops at the next frame.
     assert quiet_at - talk_started < 0.4
-    greeting, caller, answer = await _turns(client.call_uuid, 3)
+    greeting, caller, answer = await ended_call_turns(client.call_uuid, 3)
     assert greeting.interrupted is True
     assert greeting.text.endswith("…") and len(greeting.text) < len("Hello! You have reached")
     assert greeting.end_ms - greeting.start_ms < 2500

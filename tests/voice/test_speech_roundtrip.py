@@ -55,7 +55,7 @@ def test_a_brand_in_a_question_is_understood_on_a_wideband_line():
 
 
 def test_an_english_only_model_refuses_ukrainian_with_a_clear_error():
-    from calls.voice.stt import STTError
+    from calls.voice.stt import FasterWhisperEngine, STTError
 
-    with pytest.raises(STTError, match="knows only English"):
-        get_stt_engine().transcribe(bytes(3200), 8000, "uk")
+    with pytest.raises(STTError, match=r"'tiny\.en' knows only English; set STT_MODEL to base"):
+        FasterWhisperEngine("tiny.en").transcribe(bytes(3200), 8000, "uk")

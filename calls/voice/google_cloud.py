@@ -1,0 +1,117 @@
+"""Speech engines on Google Cloud Speech-to-Text (v1 speech:recognize) and Text-to-Speech
+(v1 text:synthesize), with an API key sent in the X-Goog-Api-Key header (never in the URL, so
+it cannot reach a log line)."""
+
+import base64
+
+from django.conf import settings
+
+from ..http_api import APIClient, APIError
+from .audio import pcm_from_wav, resample
+from .stt import STTEngine, STTError, Transcript
+from .tts import TTSEngine, TTSError
+
+LANGUAGE_CODES = {"uk": "uk-UA", "ru": "ru-RU", "en": "en-US"}
+
+# Phrase hints: what a tire shop's callers say that a general model might spell another way.
+SPEECH_CONTEXT = {
+    "en": ["R13", "R14", "R15", "R16", "R17", "R18", "R19", "R20", "winter tires", "summer tires",
+           "all-season", "studded", "Michelin", "Continental", "Nokian", "Goodyear", "Bridgestone",
+           "Pirelli", "Hankook", "operator", "order number"],
+    "uk": ["R13", "R14", "R15", "R16", "R17", "R18", "R19", "R20", "зимові шини", "літні шини",
+           "всесезонні", "шиповані", "Michelin", "Continental", "Nokian", "Goodyear", "Pirelli",
+           "оператор", "номер замовлення"],
+    "ru": ["R13", "R14", "R15", "R16", "R17", "R18", "R19", "R20", "зимние шины", "летние шины",
+           "всесезонные", "шипованные", "Michelin", "Continental", "Nokian", "Goodyear", "Pirelli",
+           "оператор", "номер заказа"],
+}  # fmt: skip
+
+
+def _language_code(language: str) -> str:
+    return LANGUAGE_CODES.get(language, language)
+
+
+def _client(name: str, base_url: str, api_key: str) -> APIClient:
+    headers = {"X-Goog-Api-Key": api_key} if api_key else {}
+    return APIClient(name, base_url, headers, settings.SPEECH_API_TIMEOUT)
+
+
+class GoogleSTTEngine(STTEngine):
+    """Synchronous recognition of one utterance as LINEAR16 at the call's own rate."""
+
+    name = "google"
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None, model: str = ""):
+        self.model = model or settings.GOOGLE_STT_MODEL
+        self.api = _client(
+            "google speech-to-text",
+            base_url or settings.GOOGLE_STT_URL,
+            settings.GOOGLE_API_KEY if api_key is None else api_key,
+        )
+
+    def transcribe(self, pcm: bytes, sample_rate: int, language: str) -> Transcript:
+        config = {
+            "encoding": "LINEAR16",
+            "sampleRateHertz": sample_rate,
+            "languageCode": _language_code(language),
+            "maxAlternatives": 1,
+            "speechContexts": [{"phrases": SPEECH_CONTEXT.get(language, [])}],
+        }
+        if self.model:
+            config["model"] = self.model
+        payload = {"config": config, "audio": {"content": base64.b64encode(pcm).decode()}}
+        try:
+            body = self.api.post_json("speech:recognize", payload)
+        except APIError as error:
+            raise STTError(str(error)) from error
+        texts, confidences = [], []
+        try:
+            for result in body.get("results", []):
+                alternatives = result.get("alternatives") or [{}]
+                best = alternatives[0]
+                if text := best.get("transcript", "").strip():
+                    texts.append(text)
+                if "confidence" in best:
+                    confidences.append(float(best["confidence"]))
+        except (AttributeError, TypeError, ValueError) as error:
+            raise STTError(f"google speech-to-text: unexpected answer ({error!r})") from error
+        confidence = round(sum(confidences) / len(confidences), 3) if confidences else None
+        return Transcript(" ".join(texts), confidence)
+
+
+class GoogleTTSEngine(TTSEngine):
+    """LINEAR16 synthesised at the call's rate, so no resampling is needed."""
+
+    name = "google"
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None, voice: str = ""):
+        self.voice = voice or settings.TTS_VOICE
+        self.api = _client(
+            "google text-to-speech",
+            base_url or settings.GOOGLE_TTS_URL,
+            settings.GOOGLE_API_KEY if api_key is None else api_key,
+        )
+
+    def voice_key(self, language: str) -> str:
+        return self.voice or _language_code(language)
+
+    def synthesize(self, text: str, language: str, sample_rate: int) -> bytes:
+        voice = {"languageCode": _language_code(language)}
+        if self.voice:
+            voice["name"] = self.voice
+        payload = {
+            "input": {"text": text},
+            "voice": voice,
+            "audioConfig": {"audioEncoding": "LINEAR16", "sampleRateHertz": sample_rate},
+        }
+        try:
+            body = self.api.post_json("text:synthesize", payload)
+            pcm, rate = pcm_from_wav(base64.b64decode(body["audioContent"], validate=True))
+        except APIError as error:
+            raise TTSError(str(error)) from error
+        except (KeyError, TypeError, ValueError) as error:
+            message = f"google text-to-speech: the audio cannot be read ({error!r})"
+            raise TTSError(message) from error
+        if not pcm:
+            raise TTSError("google text-to-speech: the answer has no audio")
+        return resample(pcm, rate, sample_rate)
