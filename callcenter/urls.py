@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from calls.views import call_caller, call_route
+
 from .health import healthz
 
 admin.site.site_header = f"{settings.SHOP_NAME} call center"
@@ -15,4 +17,6 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("calls/<uuid:call_uuid>/route", call_route, name="call-route"),
+    path("calls/<uuid:call_uuid>/caller", call_caller, name="call-caller"),
 ]

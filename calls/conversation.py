@@ -1,26 +1,58 @@
 """The call's script: greet, then for each utterance transcribe it, ask the agent, speak the reply.
 
 Engine failures degrade politely: a failed transcription gets an apology and a request to
-repeat; a failed agent or speech engine gets an apology and, on repeat, an operator.
+repeat; a reply the TTS engine cannot speak becomes a stored apology and an operator transfer.
 """
 
+import asyncio
 import logging
 
+from channels.db import database_sync_to_async
+
 from . import metrics
-from .agent.base import Action
-from .models import CallOutcome, TurnRole
-from .prompts import APOLOGY_NOT_UNDERSTOOD, GREETING, prompt
-from .session import CallSession, TurnTiming
+from .agent.base import Action, AgentReply
+from .models import Call, CallOutcome, TurnRole
+from .prompts import APOLOGY_NOT_UNDERSTOOD, APOLOGY_TRANSFER, GREETING, prompt
+from .session import CallSession, KeyedEntry, TurnTiming
 from .voice.vad import Utterance
 
 logger = logging.getLogger(__name__)
 
+CALLER_LOOKUP_TIMEOUT = 1.0  # seconds; the greeting waits for nothing longer
+
 
 async def converse(session: CallSession) -> None:
-    await session.say(prompt(GREETING, session.language), answered=True)
+    greeting = asyncio.ensure_future(session.say(prompt(GREETING, session.language), answered=True))
+    session.context.caller_number = await caller_number(session)
+    await greeting
     while not session.ended.is_set():
-        utterance = await session.utterances.get()
-        await respond_to(session, utterance)
+        heard = await session.utterances.get()
+        if isinstance(heard, KeyedEntry):
+            await respond_to_keys(session, heard)
+        else:
+            await respond_to(session, heard)
+
+
+async def caller_number(session: CallSession) -> str:
+    """The number the dialplan handed over for this call (POST /calls/<uuid>/caller), if any."""
+
+    def lookup() -> str:
+        return (
+            Call.objects.filter(uuid=session.uuid).values_list("caller_number", flat=True).first()
+            or ""
+        )
+
+    try:
+        return await asyncio.wait_for(database_sync_to_async(lookup)(), CALLER_LOOKUP_TIMEOUT)
+    except Exception:
+        logger.warning("call %s: the caller's number could not be looked up", session.uuid)
+        return ""
+
+
+async def respond_to_keys(session: CallSession, entry: KeyedEntry) -> None:
+    session.context.history.append((TurnRole.CALLER, entry.digits))
+    reply = await session.services.agent.respond_keys(session.context, entry.digits)
+    await answer(session, reply)
 
 
 async def respond_to(session: CallSession, utterance: Utterance) -> None:
@@ -51,16 +83,39 @@ async def respond_to(session: CallSession, utterance: Utterance) -> None:
     )
     session.context.history.append((TurnRole.CALLER, text))
     started = session.elapsed_ms()
-    reply = await session.services.agent.respond(session.context, text)
+    try:
+        reply = await session.services.agent.respond(session.context, text)
+    except Exception:
+        metrics.ENGINE_ERRORS.labels("agent").inc()
+        logger.exception("call %s: the agent failed on %r", session.uuid, text)
+        reply = AgentReply(
+            prompt(APOLOGY_TRANSFER, session.language), Action.TRANSFER, CallOutcome.TRANSFERRED
+        )
     timing.agent_ms = session.elapsed_ms() - started
     timing.reply_ready_ms = session.elapsed_ms()
-    spoken = await session.say(reply.text, timing=timing)
+    await answer(session, reply, timing)
+
+
+async def answer(session: CallSession, reply: AgentReply, timing: TurnTiming | None = None):
+    """Speak the agent's reply and carry out its action (an operator transfer, a hang-up)."""
+    try:
+        spoken = await session.say(reply.text, timing=timing)
+    except Exception:
+        # The fixed prompts come from the prompt store, so the apology plays without the engine.
+        metrics.ENGINE_ERRORS.labels("tts").inc()
+        logger.exception("call %s: text-to-speech failed on %r", session.uuid, reply.text)
+        await session.say(prompt(APOLOGY_TRANSFER, session.language))
+        session.outcome = CallOutcome.TRANSFERRED
+        await session.end("text-to-speech failed", CallOutcome.TRANSFERRED)
+        return
     session.context.history.append(
         (TurnRole.BOT, spoken.text if spoken.interrupted else reply.text)
     )
     if reply.outcome:
         session.outcome = reply.outcome
     if reply.action == Action.TRANSFER:
+        # Even after an order: the dialplan routes on this outcome (GET /calls/<uuid>/route).
+        session.outcome = CallOutcome.TRANSFERRED
         await session.end("transferred to an operator", CallOutcome.TRANSFERRED)
     elif reply.action == Action.HANG_UP:
         await session.end("the bot ended the call", reply.outcome or CallOutcome.INFO_GIVEN)

@@ -8,7 +8,6 @@ default `calls.conversation.converse`).
 
 import asyncio
 import logging
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -21,6 +20,7 @@ from .agent.base import Agent, CallContext
 from .audiosocket.connection import CallConnection, ConnectionClosed
 from .audiosocket.protocol import ErrorCode, Kind, Packet, ProtocolError, encode_audio
 from .models import CallOutcome, CallStatus, TurnInput, TurnRole
+from .prompts import split_sentences
 from .recorder import Recorder
 from .voice.audio import FRAME_MS, frame_size
 from .voice.player import FrameClock, Playback, Player
@@ -31,6 +31,17 @@ from .voice.vad import EndpointConfig, Endpointer, SpeechStarted, Utterance, Web
 logger = logging.getLogger(__name__)
 
 DEFAULT_SAMPLE_RATE = 8000  # what the AudioSocket() dialplan application always speaks
+# Outcomes after which the dialplan goes on (to the operators' queue, or to hang up).
+ROUTED_OUTCOMES = (CallOutcome.TRANSFERRED, CallOutcome.ORDER_PLACED, CallOutcome.INFO_GIVEN)
+ROUTE_FLUSH_TIMEOUT = 1.0  # seconds the hang-up waits for the call's outcome to be stored
+KEYED_ENTRY_PAUSE = 2.0  # seconds without a key that end a keypad entry (or "#")
+
+
+@dataclass(frozen=True)
+class KeyedEntry:
+    """Digits the caller keyed in on the phone, ended by "#" or a pause."""
+
+    digits: str
 
 
 class _EndCall(Exception):
@@ -73,13 +84,6 @@ class Spoken:
     text: str
     played_ms: int
     interrupted: bool
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
-
-
-def split_sentences(text: str) -> list[str]:
-    return [part for part in _SENTENCE_END.split(text.strip()) if part]
 
 
 def heard_text(parts: list[tuple[str, Playback]]) -> str:
@@ -137,7 +141,10 @@ class CallSession:
         self.frames_in = 0
         self.context = CallContext(call_uuid, config.language)
         self.endpointer: Endpointer | None = None
-        self.utterances: asyncio.Queue[Utterance] = asyncio.Queue()
+        # What the caller said (utterances) and keyed (entries), in order, for the conversation.
+        self.utterances: asyncio.Queue[Utterance | KeyedEntry] = asyncio.Queue()
+        self._keys: list[str] = []
+        self._keys_timer: asyncio.TimerHandle | None = None
         self.barge_ins = 0
         self._inbound = bytearray()
         self._loop = asyncio.get_running_loop()
@@ -240,6 +247,12 @@ class CallSession:
         if self.player is not None:
             self.clock.unregister(self.player)
             self.player.stop()  # resolves playbacks, so the bot's turn is kept as heard
+        if send_hangup and self.outcome in ROUTED_OUTCOMES:
+            # The dialplan asks GET /calls/<uuid>/route the moment we hang up: store the outcome
+            # first (briefly: a database outage must not keep the caller waiting).
+            self.recorder.call_updated(self.uuid, outcome=self.outcome, end_reason=reason[:200])
+            flush = asyncio.ensure_future(self.recorder.flush())
+            await asyncio.wait({flush}, timeout=ROUTE_FLUSH_TIMEOUT)
         await self.connection.hang_up_and_close(send_hangup=send_hangup)
         metrics.CALLS_ENDED.labels(self.outcome).inc()
         logger.info("call %s ended: %s (%s)", self.uuid, reason, self.outcome)
@@ -303,10 +316,27 @@ class CallSession:
         logger.info("call %s: caller barged in", self.uuid)
 
     def on_dtmf(self, digit: str) -> None:
-        """A key the caller pressed: kept in order and recorded as a caller turn."""
+        """A key the caller pressed: recorded as a caller turn, and gathered into an entry that
+        "#" or a pause ends (an order number, a phone number, 0 for an operator)."""
         self.dtmf_digits.append(digit)
         at = self.elapsed_ms()
         self.record_turn(TurnRole.CALLER, digit, at, at, via=TurnInput.DTMF)
+        if self.player is not None and self.player.is_playing:
+            self.barge_in()  # callers key in over a prompt
+        if self._keys_timer is not None:
+            self._keys_timer.cancel()
+            self._keys_timer = None
+        if digit == "#":
+            self._end_entry()
+            return
+        self._keys.append(digit)
+        self._keys_timer = self._loop.call_later(KEYED_ENTRY_PAUSE, self._end_entry)
+
+    def _end_entry(self) -> None:
+        self._keys_timer = None
+        if self._keys:
+            self.utterances.put_nowait(KeyedEntry("".join(self._keys)))
+            self._keys = []
 
     def _on_error(self, packet: Packet) -> None:
         code = packet.error_code

@@ -4,6 +4,7 @@ Every function is one database transaction, safe under concurrency, and placing 
 idempotent: a retried request with the same `request_key` returns the order it already made.
 """
 
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -94,6 +95,39 @@ def place_order(
                 return existing
         raise
     return order
+
+
+def normalize_phone(text: str, country_code: str | None = None) -> str | None:
+    """A phone number as a caller says or types it ("067 123 45 67", "+380 67 123 4567",
+    "380671234567") in E.164 form, or None if it is not a valid number. A national number is
+    read in the shop's country (PHONE_DEFAULT_COUNTRY_CODE)."""
+    import phonenumbers
+    from django.conf import settings
+
+    code = int(country_code or settings.PHONE_DEFAULT_COUNTRY_CODE)
+    region = phonenumbers.region_code_for_country_code(code)
+    digits = re.sub(r"[^\d+]", "", text)
+    if not digits:
+        return None
+    if not digits.startswith("+") and digits.startswith(str(code)) and len(digits) > 10:
+        digits = "+" + digits
+    try:
+        number = phonenumbers.parse(digits, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def find_orders(*, number: str | None = None, phone: str | None = None, limit: int = 3):
+    """Orders a caller asks about: by number, or the latest ones placed with a phone number."""
+    orders = Order.objects.prefetch_related("items__tire__brand")
+    if number:
+        return list(orders.filter(number=number.strip()))
+    if phone:
+        return list(orders.filter(customer_phone=phone).order_by("-created_at")[:limit])
+    return []
 
 
 def change_status(order_id: int, status: str) -> Order:

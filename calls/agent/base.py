@@ -42,8 +42,16 @@ class Agent(ABC):
     @abstractmethod
     async def respond(self, context: CallContext, text: str) -> AgentReply: ...
 
+    async def respond_keys(self, context: CallContext, digits: str) -> AgentReply:
+        """Digits keyed on the phone ("0" asks for an operator); by default, read as text."""
+        return await self.respond(context, digits)
 
-AGENTS = {"repeat": "calls.agent.repeat.RepeatAgent"}
+
+AGENTS = {
+    "repeat": "calls.agent.repeat.RepeatAgent",
+    "rules": "calls.agent.rules.RuleBasedAgent",
+    "llm": "calls.agent.llm.LLMAgent",
+}
 
 
 @cache

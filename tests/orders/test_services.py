@@ -109,3 +109,21 @@ def test_only_customer_details_can_be_updated():
     assert (order.customer_name, order.notes) == ("Olena K.", "Ring first")
     with pytest.raises(services.OrderError, match="cannot be changed here: total"):
         services.update_order_details(order.pk, total="1.00")
+
+
+@pytest.mark.parametrize(
+    ("said", "e164"),
+    [
+        ("067 123 45 67", "+380671234567"),
+        ("+380 67 123 4567", "+380671234567"),
+        ("380671234567", "+380671234567"),
+        ("(093) 555-12-34", "+380935551234"),
+        ("+1 212 555 0100", "+12125550100"),
+        ("12345", None),
+        ("067 123", None),
+    ],
+)
+def test_phone_numbers_are_read_in_the_shops_country(said, e164):
+    from orders.services import normalize_phone
+
+    assert normalize_phone(said) == e164

@@ -1,0 +1,221 @@
+"""What the rule-based agent says, in each language the bot speaks, and how it says numbers."""
+
+from decimal import Decimal
+
+from django.conf import settings
+
+MESSAGES = {
+    "help": {
+        "en": "I can find tires and take your order, or check an order's status. What do you need?",
+        "uk": "Я можу підібрати шини й прийняти замовлення або перевірити статус замовлення. "
+        "Що вам потрібно?",
+        "ru": "Я могу подобрать шины и принять заказ или проверить статус заказа. Что вам нужно?",
+    },
+    "ask_size": {
+        "en": "What tire size do you need? For example, two hundred five, fifty five, R sixteen.",
+        "uk": "Який розмір шин вам потрібен? Наприклад, двісті п'ять, п'ятдесят п'ять, R16.",
+        "ru": "Какой размер шин вам нужен? Например, двести пять, пятьдесят пять, R16.",
+    },
+    "ask_full_size": {
+        "en": "And the full size, with width and profile? For example, two hundred five, "
+        "fifty five, R{rim}.",
+        "uk": "А повний розмір, з шириною і профілем? Наприклад, двісті п'ять, "
+        "п'ятдесят п'ять, R{rim}.",
+        "ru": "А полный размер, с шириной и профилем? Например, двести пять, "
+        "пятьдесят пять, R{rim}.",
+    },
+    "offers": {
+        "en": "For {size} I have: {options}. Which one would you like?",
+        "uk": "У розмірі {size} є: {options}. Які вам до вподоби?",
+        "ru": "В размере {size} есть: {options}. Какие вам подходят?",
+    },
+    "offer_one": {
+        "en": "For {size} I have {option}. Shall I take these?",
+        "uk": "У розмірі {size} є {option}. Берете?",
+        "ru": "В размере {size} есть {option}. Берете?",
+    },
+    "option": {
+        "en": "{n}, {tire}, {price} each",
+        "uk": "{n}, {tire}, {price} за штуку",
+        "ru": "{n}, {tire}, {price} за штуку",
+    },
+    "no_brand_but": {
+        "en": "I have no {brand} in that size. ",
+        "uk": "{brand} у цьому розмірі немає. ",
+        "ru": "{brand} в этом размере нет. ",
+    },
+    "none_found": {
+        "en": "Sorry, I have no {what} in stock. Would you like another size or season?",
+        "uk": "На жаль, {what} зараз немає в наявності. Можливо, інший розмір чи сезон?",
+        "ru": "К сожалению, {what} сейчас нет в наличии. Может быть, другой размер или сезон?",
+    },
+    "which_one": {
+        "en": "Which one: the first, the second or the third?",
+        "uk": "Які саме: перші, другі чи треті?",
+        "ru": "Какие именно: первые, вторые или третьи?",
+    },
+    "ask_quantity": {
+        "en": "How many tires do you need?",
+        "uk": "Скільки шин вам потрібно?",
+        "ru": "Сколько шин вам нужно?",
+    },
+    "only_in_stock": {
+        "en": "I have only {stock} of those. How many would you like?",
+        "uk": "Їх є лише {stock}. Скільки вам потрібно?",
+        "ru": "Их есть только {stock}. Сколько вам нужно?",
+    },
+    "ask_name": {
+        "en": "What name should I put the order under?",
+        "uk": "На яке ім'я оформити замовлення?",
+        "ru": "На какое имя оформить заказ?",
+    },
+    "ask_phone": {
+        "en": "What phone number can we reach you at?",
+        "uk": "За яким номером телефону з вами зв'язатися?",
+        "ru": "По какому номеру телефона с вами связаться?",
+    },
+    "ask_caller_phone": {
+        "en": "Shall I use the number you are calling from, ending in {last}?",
+        "uk": "Записати номер, з якого ви телефонуєте, що закінчується на {last}?",
+        "ru": "Записать номер, с которого вы звоните, заканчивающийся на {last}?",
+    },
+    "bad_phone": {
+        "en": "Sorry, that doesn't sound like a full phone number. Please say it digit by digit.",
+        "uk": "Вибачте, це не схоже на повний номер. Назвіть його, будь ласка, по цифрах.",
+        "ru": "Извините, это не похоже на полный номер. Назовите его, пожалуйста, по цифрам.",
+    },
+    "ask_fulfilment": {
+        "en": "Will you pick them up at the shop, or do you need delivery?",
+        "uk": "Ви заберете їх у магазині чи потрібна доставка?",
+        "ru": "Вы заберете их в магазине или нужна доставка?",
+    },
+    "ask_address": {
+        "en": "What is the delivery address?",
+        "uk": "Яка адреса доставки?",
+        "ru": "Какой адрес доставки?",
+    },
+    "confirm": {
+        "en": "Let me check. {tire}, quantity {quantity}, {total} in total. Name: {name}. "
+        "Phone: {phone}. {fulfilment}. Shall I place the order?",
+        "uk": "Перевірмо. {tire}, кількість {quantity}, разом {total}. Ім'я: {name}. "
+        "Телефон: {phone}. {fulfilment}. Оформлюю замовлення?",
+        "ru": "Давайте проверим. {tire}, количество {quantity}, итого {total}. Имя: {name}. "
+        "Телефон: {phone}. {fulfilment}. Оформляю заказ?",
+    },
+    "item": {
+        "en": "{tire}, quantity {quantity}",
+        "uk": "{tire}, кількість {quantity}",
+        "ru": "{tire}, количество {quantity}",
+    },
+    "pickup": {"en": "Pickup at the shop", "uk": "Самовивіз", "ru": "Самовывоз"},
+    "delivery_to": {
+        "en": "Delivery to {address}",
+        "uk": "Доставка: {address}",
+        "ru": "Доставка: {address}",
+    },
+    "what_to_change": {
+        "en": "What should I change? The tires, the quantity, the name, the phone or the delivery?",
+        "uk": "Що змінити? Шини, кількість, ім'я, телефон чи доставку?",
+        "ru": "Что изменить? Шины, количество, имя, телефон или доставку?",
+    },
+    "placed": {
+        "en": "Done! Your order number is {number}. We will call you to confirm it. "
+        "Can I help with anything else?",
+        "uk": "Готово! Номер вашого замовлення {number}. Ми зателефонуємо, щоб підтвердити. "
+        "Чим ще можу допомогти?",
+        "ru": "Готово! Номер вашего заказа {number}. Мы позвоним, чтобы подтвердить. "
+        "Чем еще могу помочь?",
+    },
+    "order_failed": {
+        "en": "Sorry, I could not place the order. Let me put you through to an operator.",
+        "uk": "Вибачте, не вдалося оформити замовлення. З'єдную вас з оператором.",
+        "ru": "Извините, не удалось оформить заказ. Соединяю вас с оператором.",
+    },
+    "ask_order_number": {
+        "en": "What is your order number? You can also key it in, then press hash.",
+        "uk": "Який номер замовлення? Можна також набрати його на телефоні й натиснути решітку.",
+        "ru": "Какой номер заказа? Можно также набрать его на телефоне и нажать решетку.",
+    },
+    "status": {
+        "en": "Order {number}: {items}. It is {status}.",
+        "uk": "Замовлення {number}: {items}. Статус: {status}.",
+        "ru": "Заказ {number}: {items}. Статус: {status}.",
+    },
+    "no_order": {
+        "en": "I can't find an order with the number {number}. Could you say it again?",
+        "uk": "Не знаходжу замовлення з номером {number}. Повторіть, будь ласка.",
+        "ru": "Не нахожу заказ с номером {number}. Повторите, пожалуйста.",
+    },
+    "no_order_for_phone": {
+        "en": "I can't find orders for your number. What is the order number?",
+        "uk": "Не знаходжу замовлень на ваш номер. Який номер замовлення?",
+        "ru": "Не нахожу заказов на ваш номер. Какой номер заказа?",
+    },
+    "anything_else": {
+        "en": "Can I help with anything else?",
+        "uk": "Чим ще можу допомогти?",
+        "ru": "Чем еще могу помочь?",
+    },
+    "goodbye": {
+        "en": "Thank you for calling. Goodbye!",
+        "uk": "Дякуємо за дзвінок. До побачення!",
+        "ru": "Спасибо за звонок. До свидания!",
+    },
+    "transfer": {
+        "en": "Connecting you to an operator. Please stay on the line.",
+        "uk": "З'єдную вас з оператором. Залишайтеся на лінії.",
+        "ru": "Соединяю вас с оператором. Оставайтесь на линии.",
+    },
+    "transfer_not_understood": {
+        "en": "Sorry, I'm having trouble understanding. Let me put you through to an operator.",
+        "uk": "Вибачте, мені важко вас зрозуміти. З'єдную вас з оператором.",
+        "ru": "Извините, мне трудно вас понять. Соединяю вас с оператором.",
+    },
+    "sorry": {
+        "en": "Sorry, I didn't get that. ",
+        "uk": "Вибачте, я не зрозуміла. ",
+        "ru": "Извините, я не поняла. ",
+    },
+}
+
+SEASON_WORDS = {
+    "winter": {"en": "winter tires", "uk": "зимових шин", "ru": "зимних шин"},
+    "summer": {"en": "summer tires", "uk": "літніх шин", "ru": "летних шин"},
+    "all_season": {"en": "all-season tires", "uk": "всесезонних шин", "ru": "всесезонных шин"},
+    None: {"en": "tires", "uk": "шин", "ru": "шин"},
+}
+STATUS_WORDS = {
+    "new": {"en": "received and waiting for confirmation", "uk": "прийняте, чекає на "
+            "підтвердження", "ru": "принят, ожидает подтверждения"},
+    "confirmed": {"en": "confirmed", "uk": "підтверджене", "ru": "подтвержден"},
+    "completed": {"en": "completed", "uk": "виконане", "ru": "выполнен"},
+    "cancelled": {"en": "cancelled", "uk": "скасоване", "ru": "отменен"},
+}  # fmt: skip
+CURRENCY_WORDS = {"UAH": {"en": "hryvnias", "uk": "гривень", "ru": "гривен"}}
+
+
+def say(key: str, language: str, **values) -> str:
+    phrases = MESSAGES[key]
+    return phrases.get(language, phrases["en"]).format(**values)
+
+
+def money(amount: Decimal, language: str) -> str:
+    currency = settings.SHOP_CURRENCY
+    words = CURRENCY_WORDS.get(currency, {}).get(language, currency)
+    whole = amount.quantize(Decimal("1")) if amount == amount.to_integral() else amount
+    return f"{whole} {words}"
+
+
+def digits_spoken(number: str) -> str:
+    """An order number read digit by digit, which callers write down best."""
+    return " ".join(number)
+
+
+def phone_spoken(e164: str) -> str:
+    """+380671234567 -> "0 6 7, 1 2 3, 4 5, 6 7" for a national number of the shop's country."""
+    code = "+" + settings.PHONE_DEFAULT_COUNTRY_CODE
+    national = e164.removeprefix(code)
+    if national != e164 and code == "+380":
+        national = "0" + national
+    groups = [national[:3], national[3:6], national[6:8], national[8:]]
+    return ", ".join(" ".join(group) for group in groups if group)

@@ -1,0 +1,19 @@
+"""What the server stored about a call, read by tests once the call has ended."""
+
+import asyncio
+import time
+
+from calls.models import Call, CallStatus, Turn
+
+
+async def ended_call_turns(call_uuid, count: int, timeout: float = 15.0) -> list[Turn]:
+    """The call's turns in order, once it has ended with at least `count` of them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        call = await Call.objects.filter(uuid=call_uuid, status=CallStatus.ENDED).afirst()
+        if call is not None:
+            turns = [t async for t in Turn.objects.filter(call=call).order_by("sequence")]
+            if len(turns) >= count:
+                return turns
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the call did not end with {count} turns in time")
