@@ -28,6 +28,13 @@ TURN_STAGES = {
         buckets=BUCKETS,
     ),
 }
+# How late each 20 ms tick of the frame clock ran: every call's outbound audio leaves on it, so
+# this is the pacing jitter Asterisk hears, measured where it is made.
+FRAME_CLOCK_LATENESS = Histogram(
+    "callcenter_frame_clock_lateness_seconds",
+    "How late the 20 ms frame clock ticked (all calls' outbound frames leave on the tick).",
+    buckets=(0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1),
+)
 ACTIVE_CALLS = Gauge("callcenter_active_calls", "Calls in progress in this process.")
 CALLS_ENDED = Counter("callcenter_calls_ended", "Calls ended, by outcome.", ["outcome"])
 ENGINE_ERRORS = Counter("callcenter_engine_errors", "Speech or agent engine failures.", ["stage"])

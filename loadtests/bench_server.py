@@ -17,6 +17,14 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def start_benchmark_server(*args: str):
     """Migrate a throw-away SQLite database (unless DATABASE_URL is set) and start the server.
 

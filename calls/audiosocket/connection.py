@@ -27,6 +27,11 @@ class CallConnection:
         self.peer = writer.get_extra_info("peername")
         self.bytes_in = 0
         self._deferred_error: ProtocolError | None = None
+        self._reading: asyncio.Task | None = None
+        self._read_started = 0.0
+        self._read_span = 0.0
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._timed_out = False
         sock = writer.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             # Frames must leave as soon as they are written, not wait to be coalesced.
@@ -41,8 +46,7 @@ class CallConnection:
         if self._deferred_error is not None:
             raise self._deferred_error
         while True:
-            async with asyncio.timeout(timeout):
-                data = await self.reader.read(READ_SIZE)
+            data = await self._read(timeout)
             if not data:
                 raise ConnectionClosed("the peer closed the connection")
             self.bytes_in += len(data)
@@ -55,6 +59,41 @@ class CallConnection:
                 return error.packets
             if packets:
                 return packets
+
+    async def _read(self, timeout: float) -> bytes:
+        """One read of what the peer sent, or TimeoutError after `timeout` seconds of nothing.
+
+        A read happens for every 20 ms frame of every call, so it arms no timer of its own (as
+        asyncio.timeout would): one watchdog timer per connection checks the pending read's age
+        and re-arms itself only when it fires.
+        """
+        loop = asyncio.get_running_loop()
+        self._read_started = loop.time()
+        self._read_span = timeout
+        self._reading = asyncio.current_task()
+        if self._watchdog is None:
+            self._watchdog = loop.call_at(self._read_started + timeout, self._check_idle)
+        try:
+            return await self.reader.read(READ_SIZE)
+        except asyncio.CancelledError:
+            if self._timed_out:
+                self._timed_out = False
+                self._reading.uncancel()
+                raise TimeoutError from None
+            raise
+        finally:
+            self._reading = None
+
+    def _check_idle(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self._reading is not None and now - self._read_started >= self._read_span:
+            self._watchdog = None
+            self._timed_out = True
+            self._reading.cancel()
+            return
+        start = self._read_started if self._reading is not None else now
+        self._watchdog = loop.call_at(max(now, start) + self._read_span, self._check_idle)
 
     def send(self, data: bytes) -> None:
         """Queue bytes for the peer (header and payload always in one write)."""
@@ -75,6 +114,9 @@ class CallConnection:
         await self.close()
 
     async def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         if not self.writer.is_closing():
             self.writer.close()
         try:

@@ -12,6 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from ..metrics import FRAME_CLOCK_LATENESS
 from .audio import FRAME_MS, frame_size, split_frames
 
 logger = logging.getLogger(__name__)
@@ -135,7 +136,8 @@ class FrameClock:
             delay = next_tick - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            elif -delay >= self.interval:
+            FRAME_CLOCK_LATENESS.observe(max(0.0, loop.time() - next_tick))
+            if -delay >= self.interval:
                 missed = int(-delay // self.interval)
                 next_tick += missed * self.interval
                 self.skipped_ticks += missed

@@ -39,8 +39,9 @@ class WebRTCVAD(VAD):
         self.min_rms = min_rms
 
     def is_speech(self, frame: bytes, sample_rate: int) -> bool:
+        # Runs on every inbound frame of every call, on the loop: one dot product, no square root.
         samples = np.frombuffer(frame, dtype="<i2").astype(np.float32)
-        if not samples.size or float(np.sqrt(np.mean(samples * samples))) < self.min_rms:
+        if not samples.size or float(samples.dot(samples)) < self.min_rms**2 * samples.size:
             return False
         if sample_rate not in WEBRTC_RATES:
             frame, sample_rate = resample(frame, sample_rate, 16000), 16000
@@ -119,6 +120,12 @@ class Endpointer:
         if self._silence_run * FRAME_MS >= config.end_silence_ms or too_long:
             return [self._finish(at_ms, cut=too_long and self._silence_run == 0)]
         return []
+
+    def flush(self, at_ms: int) -> Utterance | None:
+        """The utterance in progress, cut where it stands (the call ended mid-sentence)."""
+        if not self._in_speech:
+            return None
+        return self._finish(at_ms, cut=True)
 
     def _finish(self, at_ms: int, cut: bool) -> Utterance:
         # Keep a little of the trailing silence (recognisers like a soft ending), not all of it.
