@@ -279,6 +279,9 @@ TTS_CACHE_DIR = Path(env.str("TTS_CACHE_DIR", default="") or BASE_DIR / "var" / 
 # Endpointing: silence that ends the caller's utterance, and the longest utterance, in ms.
 VAD_END_SILENCE_MS = env.int("VAD_END_SILENCE_MS", default=600)
 VAD_MAX_UTTERANCE_MS = env.int("VAD_MAX_UTTERANCE_MS", default=15000)
+# A caller on the line who says nothing: after this many seconds of silence following the bot's
+# turn it asks whether they are still there; after the same again it says goodbye and hangs up.
+NO_INPUT_TIMEOUT = env.float("NO_INPUT_TIMEOUT", default=8.0)
 # The LLM agent (AGENT=llm): OpenAI-compatible chat completions with tool calling (OpenAI,
 # Ollama, vLLM, llama.cpp's server...).
 LLM_API_URL = env.str("LLM_API_URL", default="") or OPENAI_API_URL

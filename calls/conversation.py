@@ -8,11 +8,19 @@ import asyncio
 import logging
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from . import metrics
 from .agent.base import Action, AgentReply
 from .models import Call, CallOutcome, TurnRole
-from .prompts import APOLOGY_NOT_UNDERSTOOD, APOLOGY_TRANSFER, GREETING, prompt
+from .prompts import (
+    APOLOGY_NOT_UNDERSTOOD,
+    APOLOGY_TRANSFER,
+    GREETING,
+    NO_INPUT_GOODBYE,
+    STILL_THERE,
+    prompt,
+)
 from .session import CallSession, KeyedEntry, TurnTiming
 from .voice.vad import Utterance
 
@@ -25,12 +33,30 @@ async def converse(session: CallSession) -> None:
     greeting = asyncio.ensure_future(session.say(prompt(GREETING, session.language), answered=True))
     session.context.caller_number = await caller_number(session)
     await greeting
+    silences = 0
     while not session.ended.is_set():
-        heard = await session.utterances.get()
+        try:
+            heard = await asyncio.wait_for(session.utterances.get(), settings.NO_INPUT_TIMEOUT)
+        except TimeoutError:
+            if session.caller_busy:
+                continue  # a long utterance or a keyed entry is still coming
+            silences += 1
+            await no_input(session, silences)
+            continue
+        silences = 0
         if isinstance(heard, KeyedEntry):
             await respond_to_keys(session, heard)
         else:
             await respond_to(session, heard)
+
+
+async def no_input(session: CallSession, silences: int) -> None:
+    """The caller is on the line but says nothing: ask once, then say goodbye and hang up."""
+    if silences == 1:
+        await session.say(prompt(STILL_THERE, session.language))
+        return
+    await session.say(prompt(NO_INPUT_GOODBYE, session.language))
+    await session.end("the caller said nothing", CallOutcome.ABANDONED)
 
 
 async def caller_number(session: CallSession) -> str:

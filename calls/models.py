@@ -81,7 +81,11 @@ class Turn(models.Model):
     text = models.TextField(blank=True)
     confidence = models.FloatField(null=True, blank=True, help_text="Speech-to-text confidence.")
     interrupted = models.BooleanField(
-        default=False, help_text="The caller spoke over the bot; the text is what they heard."
+        default=False,
+        help_text=(
+            "Cut short: the caller spoke over the bot (the text is what they heard), or the "
+            "caller hung up mid-sentence (the text is what they had said)."
+        ),
     )
     start_ms = models.PositiveIntegerField(help_text="Offset from the start of the call, ms.")
     end_ms = models.PositiveIntegerField(help_text="Offset from the start of the call, ms.")

@@ -21,6 +21,18 @@ APOLOGY_NOT_UNDERSTOOD = {
     "ru": "Извините, я не расслышала. Повторите, пожалуйста.",
 }
 
+# A caller who says nothing: asked once, then the bot says goodbye and hangs up.
+STILL_THERE = {
+    "en": "Are you still there? How can I help you?",
+    "uk": "Ви ще на лінії? Чим можу допомогти?",
+    "ru": "Вы ещё на линии? Чем могу помочь?",
+}
+NO_INPUT_GOODBYE = {
+    "en": "I can't hear you. Please call us again. Goodbye!",
+    "uk": "Вас не чути. Будь ласка, зателефонуйте ще раз. До побачення!",
+    "ru": "Вас не слышно. Пожалуйста, перезвоните. До свидания!",
+}
+
 # When the bot cannot speak its reply (the TTS engine failed): stored ahead, so it still plays.
 APOLOGY_TRANSFER = {
     "en": "Sorry, I'm having technical trouble. Let me put you through to an operator.",
@@ -40,6 +52,8 @@ def fixed_prompts(language: str) -> list[str]:
         prompt(BUSY, language),
         prompt(APOLOGY_NOT_UNDERSTOOD, language),
         prompt(APOLOGY_TRANSFER, language),
+        prompt(STILL_THERE, language),
+        prompt(NO_INPUT_GOODBYE, language),
     ]
 
 

@@ -34,6 +34,9 @@ DEFAULT_SAMPLE_RATE = 8000  # what the AudioSocket() dialplan application always
 # Outcomes after which the dialplan goes on (to the operators' queue, or to hang up).
 ROUTED_OUTCOMES = (CallOutcome.TRANSFERRED, CallOutcome.ORDER_PLACED, CallOutcome.INFO_GIVEN)
 ROUTE_FLUSH_TIMEOUT = 1.0  # seconds the hang-up waits for the call's outcome to be stored
+# A caller's words cut off by their hang-up: kept when at least this long, transcribed this fast.
+MIN_LAST_WORDS_MS = 400
+LAST_WORDS_TIMEOUT = 10.0
 KEYED_ENTRY_PAUSE = 2.0  # seconds without a key that end a keypad entry (or "#")
 
 
@@ -196,6 +199,7 @@ class CallSession:
             if not self.ended.is_set():
                 await self.end("session ended unexpectedly", CallOutcome.FAILED)
             await self._finish_background_work()
+            await self._keep_last_words()
             self.recorder.call_ended(
                 self.uuid,
                 status=CallStatus.ENDED,
@@ -210,6 +214,31 @@ class CallSession:
             _, pending = await asyncio.wait(set(self._tasks), timeout=2)
             for task in pending:
                 task.cancel()
+
+    async def _keep_last_words(self) -> None:
+        """A caller who hangs up mid-sentence: what they had said is transcribed and kept."""
+        utterance = self.endpointer.flush(self.elapsed_ms()) if self.endpointer else None
+        if utterance is None or utterance.duration_ms < MIN_LAST_WORDS_MS:
+            return
+        try:
+            transcript = await asyncio.wait_for(self.transcribe(utterance), LAST_WORDS_TIMEOUT)
+        except Exception:
+            logger.warning("call %s: the caller's last words could not be transcribed", self.uuid)
+            return
+        if text := transcript.text.strip():
+            self.record_turn(
+                TurnRole.CALLER,
+                text,
+                utterance.started_ms,
+                utterance.speech_ended_ms,
+                confidence=transcript.confidence,
+                interrupted=True,
+            )
+
+    @property
+    def caller_busy(self) -> bool:
+        """The caller is speaking or keying in an entry right now."""
+        return bool(self._keys) or (self.endpointer is not None and self.endpointer.in_speech)
 
     async def _wait_for_first_audio(self) -> None:
         try:

@@ -37,6 +37,8 @@ GOODBYE = _words(
     "до побачення", "бувайте", "все", "нічого", "дякую",
     "до свидания", "всё", "ничего", "спасибо",
 )  # fmt: skip
+# Said only to end a call (unlike "thanks" or "nothing", which also answer questions).
+FAREWELL = _words("bye", "goodbye", "до побачення", "бувайте", "до свидания", "пока")
 STATUS = _words(
     "status", "where is my order", "my order", "order number", "track*", "check my order",
     "статус*", "моє замовлення", "мое замовлення", "де моє", "номер замовлення", "замовлення номер",

@@ -122,6 +122,8 @@ class Dialogue:
             return self.transfer()
         if keyed:
             return self.keyed(heard.text.strip("#*"))
+        if heard.has(lexicon.FAREWELL) and stage not in ("name", "address"):
+            return self.reply(self.say("goodbye"), Action.HANG_UP, self._outcome())
         if stage == "status" or (
             stage in ("start", "done") and heard.has(lexicon.STATUS) and not self._has_size(heard)
         ):
@@ -144,6 +146,8 @@ class Dialogue:
         if stage in ("start", "size") and heard.has(lexicon.WANT_TIRES):
             self.state["stage"] = "size"
             return self.reply(self.say("ask_size"))
+        if stage == "offer" and heard.no and heard.has(lexicon.GOODBYE):
+            return self.reply(self.say("goodbye"), Action.HANG_UP, self._outcome())  # "no, thanks"
         if stage == "offer" and heard.no:
             self.clear(*SEARCH_SLOTS, "offers")
             self.state["stage"] = "size"

@@ -274,3 +274,15 @@ def test_a_quantity_said_with_the_tires_is_kept_as_speech_to_text_writes_it(shop
     caller = Caller("en")
     caller.says(said)
     assert caller.context.state["quantity"] == 4
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_caller_who_says_goodbye_is_answered_and_the_bot_hangs_up(shop, language):
+    caller = Caller(language)
+    caller.says(ORDER_PHRASES[language]["want"])  # the bot offers tires
+    reply = caller.says(ORDER_PHRASES[language]["bye"])
+    assert reply.action == Action.HANG_UP and reply.outcome == CallOutcome.INFO_GIVEN
+    farewell = Caller(language)
+    assert farewell.says(
+        {"en": "Goodbye", "uk": "До побачення", "ru": "Пока"}[language]
+    ).action == (Action.HANG_UP)
