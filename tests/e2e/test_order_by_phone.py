@@ -14,22 +14,9 @@ from orders.models import Fulfilment, Order
 from tests.factories import make_brand, make_tire
 from tests.helpers.audiosocket_client import AudioSocketClient
 from tests.helpers.call_records import ended_call_turns
-from tests.helpers.server_process import start_server
+from tests.helpers.voices import caller_voice
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
-
-
-@pytest.fixture
-def server():
-    process = start_server()
-    yield process
-    process.stop()
-
-
-def _voice(text: str, rate: int) -> bytes:
-    from calls.voice.tts import EspeakNGEngine
-
-    return EspeakNGEngine(words_per_minute=130).synthesize(text, "en", rate)
 
 
 async def _transcript(call_uuid) -> str:
@@ -61,7 +48,7 @@ async def test_a_spoken_order_ends_as_an_order_row(server):
     replies = [await client.read_audio_response(silence_gap_ms=1200, first_frame_timeout=10)]
     try:
         for text in caller_says:
-            await client.send_audio(_voice(text, 16000))
+            await client.send_audio(caller_voice(text, 16000))
             replies.append(
                 await client.read_audio_response(silence_gap_ms=1200, first_frame_timeout=15)
             )
@@ -83,6 +70,22 @@ async def test_a_spoken_order_ends_as_an_order_row(server):
     assert call.outcome == CallOutcome.ORDER_PLACED
     bot_turns = [t async for t in call.turns.filter(role=TurnRole.BOT).order_by("sequence")]
     assert " ".join(order.number) in bot_turns[-1].text
+
+    # A second call: the caller asks where the order is and keys in its number.
+    again = await AudioSocketClient.connect(server.host, server.port, sample_rate=16000)
+    again.start_background_silence()
+    await again.read_audio_response(silence_gap_ms=1200, first_frame_timeout=10)
+    await again.send_audio(caller_voice("Where is my order?", 16000))
+    await again.read_audio_response(silence_gap_ms=1200, first_frame_timeout=15)
+    for digit in f"{order.number}#":
+        await again.send_dtmf(digit)
+    status = await again.read_audio_response(silence_gap_ms=1200, first_frame_timeout=15)
+    await again.hangup()
+    assert status.duration_ms > 2000
+    turns = await ended_call_turns(again.call_uuid, 4)
+    answer = turns[-1]
+    assert answer.role == TurnRole.BOT, await _transcript(again.call_uuid)
+    assert " ".join(order.number) in answer.text and "Nokian" in answer.text, answer.text
 
 
 async def test_keypad_zero_transfers_and_the_route_says_operator(server, client):
@@ -115,7 +118,7 @@ async def test_the_caller_number_handed_over_by_the_dialplan_reaches_the_bot(ser
     call = await AudioSocketClient.connect(server.host, server.port, call_uuid=call_uuid)
     call.start_background_silence()
     await call.read_audio_response(silence_gap_ms=800)
-    await call.send_audio(_voice("Where is my order?", 8000))
+    await call.send_audio(caller_voice("Where is my order?", 8000))
     await call.read_audio_response(silence_gap_ms=1200, first_frame_timeout=15)
     await call.hangup()
     turns = await ended_call_turns(call_uuid, 3)

@@ -15,7 +15,7 @@ from calls.models import Call, CallOutcome, CallStatus, Turn, TurnInput
 from tests.helpers.audiosocket_client import AudioSocketClient
 from tests.helpers.server_process import start_server
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
 
 @pytest.fixture

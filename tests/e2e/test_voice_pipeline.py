@@ -11,10 +11,10 @@ import pytest
 
 from calls.models import TurnRole
 from calls.voice.audio import peak
-from calls.voice.tts import EspeakNGEngine
 from tests.helpers.audiosocket_client import SILENCE_PEAK, AudioSocketClient
 from tests.helpers.call_records import ended_call_turns
 from tests.helpers.server_process import start_server
+from tests.helpers.voices import caller_voice
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
@@ -35,16 +35,12 @@ def server():
     process.stop()
 
 
-def _caller_says(text: str, rate: int = 8000) -> bytes:
-    return EspeakNGEngine(words_per_minute=130).synthesize(text, "en", rate)
-
-
 @pytest.mark.parametrize("rate", [8000, 16000])
 async def test_a_spoken_request_is_transcribed_answered_and_timed(server, rate):
     client = await AudioSocketClient.connect(server.host, server.port, sample_rate=rate)
     client.start_background_silence()
     await client.read_audio_response(silence_gap_ms=800)  # the greeting
-    await client.send_audio(_caller_says("I need winter tires", rate))
+    await client.send_audio(caller_voice("I need winter tires", rate))
     sent_at = time.monotonic()
     reply = await client.read_audio_response(silence_gap_ms=800, first_frame_timeout=10)
     await client.hangup()
@@ -72,7 +68,7 @@ async def test_the_stage_histograms_are_exported_after_a_call(server):
     client = await AudioSocketClient.connect(server.host, server.port)
     client.start_background_silence()
     await client.read_audio_response(silence_gap_ms=800)
-    await client.send_audio(_caller_says("Yes, please"))
+    await client.send_audio(caller_voice("Yes, please"))
     await client.read_audio_response(silence_gap_ms=800)
     await client.hangup()
     await ended_call_turns(client.call_uuid, 3)
@@ -90,7 +86,7 @@ async def test_a_caller_speaking_over_the_bot_stops_it_within_a_few_frames(serve
     while peak((await client.read_packet(timeout=10)).payload) < SILENCE_PEAK:
         pass
     await _drain_for(client, 1.0)
-    speaking = asyncio.create_task(client.send_audio(_caller_says("No, thank you")))
+    speaking = asyncio.create_task(client.send_audio(caller_voice("No, thank you")))
     talk_started = time.monotonic()
     quiet_at = None
     while quiet_at is None:

@@ -11,12 +11,9 @@ from calls.voice.audio import duration_ms, pcm_from_wav, peak, wav_bytes
 from calls.voice.google_cloud import GoogleSTTEngine, GoogleTTSEngine
 from calls.voice.openai_api import OpenAISTTEngine, OpenAITTSEngine
 from calls.voice.stt import STTError, get_stt_engine
-from calls.voice.tts import EspeakNGEngine, TTSError, get_tts_engine
+from calls.voice.tts import TTSError, get_tts_engine
 from tests.helpers.fake_speech_api import API_KEY
-
-
-def _caller_says(text: str, rate: int) -> bytes:
-    return EspeakNGEngine(words_per_minute=130).synthesize(text, "en", rate)
+from tests.helpers.voices import caller_voice
 
 
 @pytest.fixture
@@ -90,7 +87,7 @@ def test_google_speech_is_synthesised_at_the_call_rate_and_recognised(google, ra
 def test_google_engines_ask_for_the_call_language(google, settings, language, code):
     settings.TTS_VOICE = f"{code}-Wavenet-A"
     GoogleTTSEngine().synthesize("Michelin", language, 8000)
-    GoogleSTTEngine().transcribe(_caller_says("Michelin", 8000), 8000, language)
+    GoogleSTTEngine().transcribe(caller_voice("Michelin", 8000), 8000, language)
     synthesis, recognition = google.requests
     assert synthesis.json["voice"] == {"languageCode": code, "name": f"{code}-Wavenet-A"}
     assert recognition.json["config"]["languageCode"] == code
@@ -111,7 +108,7 @@ def test_engines_are_chosen_by_settings(openai, google, settings):
 def test_a_wrong_key_is_a_clear_error_naming_the_api_and_its_reason(openai, google, settings):
     settings.STT_API_KEY = settings.GOOGLE_API_KEY = "wrong"
     with pytest.raises(STTError, match=r"openai transcription: HTTP 401: Incorrect API key"):
-        OpenAISTTEngine().transcribe(_caller_says("yes", 8000), 8000, "en")
+        OpenAISTTEngine().transcribe(caller_voice("yes", 8000), 8000, "en")
     with pytest.raises(TTSError, match=r"google text-to-speech: HTTP 400: API key not valid"):
         GoogleTTSEngine().synthesize("Hello", "en", 8000)
 
@@ -133,7 +130,7 @@ def test_a_slow_api_times_out_without_a_second_wait(openai, google, settings):
     settings.SPEECH_API_TIMEOUT = 0.3
     openai.delay = 1.0
     with pytest.raises(STTError, match="no answer in time"):
-        OpenAISTTEngine().transcribe(_caller_says("yes", 8000), 8000, "en")
+        OpenAISTTEngine().transcribe(caller_voice("yes", 8000), 8000, "en")
     with pytest.raises(TTSError, match="no answer in time"):
         GoogleTTSEngine().synthesize("Hello", "en", 8000)
     # A caller is waiting: a read time-out is not retried.
@@ -143,7 +140,7 @@ def test_a_slow_api_times_out_without_a_second_wait(openai, google, settings):
 def test_an_unreachable_api_is_a_clear_error(settings):
     settings.GOOGLE_STT_URL = "http://127.0.0.1:9/v1"  # the discard port: nothing listens
     with pytest.raises(STTError, match="google speech-to-text: cannot reach"):
-        GoogleSTTEngine().transcribe(_caller_says("yes", 8000), 8000, "en")
+        GoogleSTTEngine().transcribe(caller_voice("yes", 8000), 8000, "en")
 
 
 def test_silence_is_recognised_as_nothing(google):
