@@ -137,12 +137,27 @@ class AudioSocketServer:
             for rate in self.config.warm_sample_rates
             for sentence in prompt_sentences(self.config.language)
         }
+        self._warm_tasks.add(asyncio.ensure_future(self._warm_stt()))
 
     async def _warm(self, text: str, rate: int) -> None:
         try:
             await self.tts.get(text, self.config.language, rate, prompt=True)
         except Exception:
             logger.exception("could not render the prompt %r at %d Hz ahead of time", text, rate)
+
+    async def _warm_stt(self) -> None:
+        """One transcription of a second of silence: a local engine allocates its working
+        memory now, not during the first caller's turn."""
+        rate = self.config.warm_sample_rates[0]
+        stt = self.services.stt
+        if not stt.local:
+            return
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                self.stt_executor, stt.transcribe, bytes(2 * rate), rate, self.config.language
+            )
+        except Exception:
+            logger.warning("the speech-to-text engine failed its warm-up", exc_info=True)
 
     # --- Connections ----------------------------------------------------------------------------
 

@@ -32,6 +32,9 @@ class STTEngine(ABC):
     """
 
     name: str = "stt"
+    # Runs on this machine: worth one transcription at start-up so the first caller does not
+    # pay for the engine's first allocations. Cloud engines are not warmed (each call is paid).
+    local: bool = False
 
     @abstractmethod
     def transcribe(self, pcm: bytes, sample_rate: int, language: str) -> Transcript: ...
@@ -118,6 +121,7 @@ class FasterWhisperEngine(STTEngine):
     nothing is downloaded at run time."""
 
     name = "faster-whisper"
+    local = True
     RATE = 16000
 
     def __init__(
@@ -137,7 +141,9 @@ class FasterWhisperEngine(STTEngine):
             device="cpu",
             compute_type="int8",
             cpu_threads=threads or settings.STT_THREADS,
-            num_workers=1,
+            # One model worker per STT executor thread: with one, CTranslate2 serialises every
+            # transcription and STT_WORKERS=2 ran them one at a time.
+            num_workers=max(1, settings.STT_WORKERS),
             files=files,
         )
         self.multilingual = self._model.model.is_multilingual
