@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Load test with Locust: real AudioSocket calls against a real run_audiosocket and HTTP health
+# checks against a real Daphne, for one profile; exits non-zero when the profile's NFR is missed.
+#
+#   loadtests/run_load_test.sh quick|normal|peak|stress|production
+#
+# Profiles (users = concurrent callers):      NFR checked
+#   quick        5 users,  90 s               turn latency p95 < 2 s, no errors (runs in CI)
+#   normal      20 users, 180 s               turn latency p95 < 2 s, no errors
+#   peak        50 users, 300 s               turn latency p95 < 3 s, errors < 5 %
+#   stress     100 users, 300 s               none: finds where the service bends
+#   production 200 users, 600 s               none: the configured call limit (AUDIOSOCKET_MAX_CALLS)
+#
+# It starts what it needs: migrates the database (DATABASE_URL, or a throw-away SQLite file),
+# loads the sample catalog, synthesises the callers' utterances once, starts run_audiosocket and
+# Daphne on free loopback ports, runs Locust headless and stops them. To load servers that are
+# already running, set LOAD_AUDIOSOCKET=host:port and LOAD_WEB_URL=http://host:port (the report
+# then has no server CPU and memory unless LOAD_SERVER_PID is set).
+# Users are concurrent callers; one more Locust user checks the web process's /healthz.
+# RUN_TIME overrides the profile's duration (e.g. RUN_TIME=2m). Reports: loadtests/results/
+# <profile>-<time>{_stats.csv,_stats_history.csv,_failures.csv,.html,.json,-server.log}.
+set -euo pipefail
+
+PROFILE=${1:-quick}
+case "$PROFILE" in
+    quick)      USERS=5;   SPAWN=1; TIME=90s;  P95_MS=2000; MAX_ERRORS=0 ;;
+    normal)     USERS=20;  SPAWN=2; TIME=180s; P95_MS=2000; MAX_ERRORS=0 ;;
+    peak)       USERS=50;  SPAWN=5; TIME=300s; P95_MS=3000; MAX_ERRORS=0.05 ;;
+    stress)     USERS=100; SPAWN=5; TIME=300s; P95_MS="";   MAX_ERRORS="" ;;
+    production) USERS=200; SPAWN=10; TIME=600s; P95_MS="";  MAX_ERRORS="" ;;
+    *) echo "unknown profile '$PROFILE': quick, normal, peak, stress or production" >&2; exit 2 ;;
+esac
+TIME=${RUN_TIME:-$TIME}
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PY=${PYTHON:-$ROOT/.venv/bin/python}
+[ -x "$PY" ] || PY=$(command -v python3)
+RESULTS=$ROOT/loadtests/results
+mkdir -p "$RESULTS"
+STAMP=$PROFILE-$(date +%Y%m%d-%H%M%S)
+export PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH}
+export DJANGO_SETTINGS_MODULE=callcenter.settings
+: "${DATABASE_URL:=sqlite:///$RESULTS/load.sqlite3}"
+export DATABASE_URL
+export LOG_LEVEL=${LOG_LEVEL:-WARNING}
+
+free_port() { "$PY" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
+
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+wait_for_port() {  # host port seconds pid
+    for _ in $(seq $(( $3 * 10 ))); do
+        "$PY" -c "import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 1).close()" "$1" "$2" 2>/dev/null && return 0
+        kill -0 "$4" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+echo "=== profile $PROFILE: $USERS callers, spawn $SPAWN/s, $TIME"
+"$PY" loadtests/make_utterances.py --output "$RESULTS/utterances" >/dev/null
+
+if [ -z "${LOAD_AUDIOSOCKET:-}" ] || [ -z "${LOAD_WEB_URL:-}" ]; then
+    echo "=== database ${DATABASE_URL%%\?*}: migrate, sample catalog"
+    "$PY" manage.py migrate --noinput -v 0
+    "$PY" manage.py shell -c "from catalog.models import Tire; raise SystemExit(0 if Tire.objects.exists() else 1)" \
+        || "$PY" manage.py load_sample_catalog
+fi
+
+if [ -z "${LOAD_AUDIOSOCKET:-}" ]; then
+    PORT=$(free_port)
+    "$PY" manage.py run_audiosocket --host 127.0.0.1 --port "$PORT" \
+        --max-calls $(( USERS > 200 ? USERS : 200 )) >"$RESULTS/$STAMP-server.log" 2>&1 &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    wait_for_port 127.0.0.1 "$PORT" 120 "$SERVER_PID" \
+        || { cat "$RESULTS/$STAMP-server.log"; echo "run_audiosocket did not start" >&2; exit 1; }
+    export LOAD_AUDIOSOCKET=127.0.0.1:$PORT
+    export LOAD_SERVER_PID=$SERVER_PID
+    echo "=== run_audiosocket on $LOAD_AUDIOSOCKET (pid $SERVER_PID)"
+fi
+
+if [ -z "${LOAD_WEB_URL:-}" ]; then
+    WEB_PORT=$(free_port)
+    "$PY" -m daphne -b 127.0.0.1 -p "$WEB_PORT" callcenter.asgi:application \
+        >"$RESULTS/$STAMP-web.log" 2>&1 &
+    WEB_PID=$!
+    PIDS+=("$WEB_PID")
+    wait_for_port 127.0.0.1 "$WEB_PORT" 60 "$WEB_PID" \
+        || { cat "$RESULTS/$STAMP-web.log"; echo "daphne did not start" >&2; exit 1; }
+    LOAD_WEB_URL=http://127.0.0.1:$WEB_PORT
+    echo "=== daphne on $LOAD_WEB_URL"
+fi
+
+export LOAD_UTTERANCES=$RESULTS/utterances
+export LOAD_SAMPLE_RATE=${LOAD_SAMPLE_RATE:-8000}
+export LOAD_NFR_P95_MS=$P95_MS
+export LOAD_REPORT=$RESULTS/$STAMP
+[ -n "$MAX_ERRORS" ] && export LOAD_NFR_MAX_ERROR_RATE=$MAX_ERRORS
+
+echo "=== locust"
+status=0
+"$PY" -m locust -f loadtests/locustfile.py --headless --only-summary \
+    --users $(( USERS + 1 )) --spawn-rate "$SPAWN" --run-time "$TIME" --stop-timeout 60 \
+    --host "$LOAD_WEB_URL" --csv "$RESULTS/$STAMP" --html "$RESULTS/$STAMP.html" \
+    --loglevel WARNING || status=$?
+echo "=== reports: $RESULTS/$STAMP{_stats.csv,.html,.json}"
+exit $status
