@@ -32,8 +32,8 @@ from calls.audiosocket.protocol import (
     encode_audio,
     encode_hangup,
     encode_uuid,
-    frame_bytes,
 )
+from calls.voice.audio import silence
 
 
 class _Line(asyncio.Protocol):
@@ -68,7 +68,7 @@ class _Line(asyncio.Protocol):
 async def _speak_silence(lines: list[_Line], stop: asyncio.Event) -> None:
     """Every line sends a 20 ms frame every 20 ms, on one absolute schedule, as Asterisk's
     timing source drives its channels."""
-    frame = encode_audio(bytes(frame_bytes(8000)), 8000)
+    frame = encode_audio(silence(8000), 8000)
     loop = asyncio.get_running_loop()
     next_at = loop.time()
     while not stop.is_set():
@@ -89,11 +89,8 @@ class _ServerProcesses:
     def cpu_percent(self, interval=None) -> float:
         return sum(p.cpu_percent(interval) for p in self.all)
 
-    def memory_info(self):
-        class Total:
-            rss = sum(p.memory_info().rss for p in self.all)
-
-        return Total
+    def rss(self) -> int:
+        return sum(p.memory_info().rss for p in self.all)
 
 
 def _clock_lateness(metrics_ports: list[int]) -> dict[float, float]:
@@ -126,7 +123,7 @@ async def run(args, server) -> dict:
     process = _ServerProcesses(server.process.pid)
     try:
         await asyncio.sleep(1.0)
-        idle_rss = process.memory_info().rss
+        idle_rss = process.rss()
         started = time.monotonic()
         loop = asyncio.get_running_loop()
         lines: list[_Line] = []
@@ -147,7 +144,7 @@ async def run(args, server) -> dict:
         for line in lines:
             line.measuring = True
         await asyncio.sleep(args.seconds / 2)
-        busy_rss = process.memory_info().rss
+        busy_rss = process.rss()
         await asyncio.sleep(args.seconds / 2)
         for line in lines:
             line.measuring = False

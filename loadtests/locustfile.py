@@ -33,7 +33,7 @@ import uuid
 from pathlib import Path
 
 import gevent
-import numpy as np
+from bench_server import percentile
 from gevent.event import Event
 from locust import HttpUser, User, between, constant, events, task
 
@@ -43,11 +43,10 @@ from calls.audiosocket.protocol import (
     encode_audio,
     encode_hangup,
     encode_uuid,
-    frame_bytes,
 )
+from calls.voice.audio import peak, silence, split_frames
+from tests.helpers.audiosocket_client import FRAME_SECONDS, SILENCE_PEAK
 
-FRAME_SECONDS = 0.02
-SILENCE_PEAK = 64  # frames quieter than this are silence (the server's idle frames are zeros)
 REPLY_TIMEOUT = 15.0  # a turn with no audible answer within this is unanswered
 QUIET_TO_END_REPLY = 1.0  # the bot's reply is over after this long without an audible frame
 MAX_REPLY = 45.0
@@ -59,13 +58,6 @@ UTTERANCES = Path(
 SAMPLE_RATE = int(os.environ.get("LOAD_SAMPLE_RATE", "8000"))
 CALL_SPREAD = float(os.environ.get("LOAD_CALL_SPREAD", "10"))  # seconds
 REPORT = os.environ.get("LOAD_REPORT", str(Path(__file__).parent / "results" / "locust"))
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 class Figures:
@@ -100,8 +92,7 @@ class Call:
 
     def __init__(self, address: tuple[str, int], rate: int) -> None:
         self.rate = rate
-        self.frame = frame_bytes(rate)
-        self.silence = encode_audio(b"\0" * self.frame, rate)
+        self.silence = encode_audio(silence(rate), rate)
         self.sock = socket.create_connection(address, timeout=5)
         self.sock.settimeout(None)
         self.sock.sendall(encode_uuid(uuid.uuid4()))
@@ -120,10 +111,7 @@ class Call:
     def say(self, pcm: bytes) -> float:
         """Send an utterance in real time; returns when its last frame went out."""
         self.speech_sent.clear()
-        self.outgoing = [
-            encode_audio(pcm[i : i + self.frame].ljust(self.frame, b"\0"), self.rate)
-            for i in range(0, len(pcm), self.frame)
-        ]
+        self.outgoing = [encode_audio(frame, self.rate) for frame in split_frames(pcm, self.rate)]
         self.speech_sent.wait(len(self.outgoing) * FRAME_SECONDS + 5)
         return time.monotonic()
 
@@ -199,8 +187,7 @@ class Call:
                         continue
                     arrived = time.monotonic()
                     self.frames_received += 1
-                    samples = np.frombuffer(packet.payload, dtype="<i2")
-                    if samples.size and int(np.abs(samples.astype(np.int32)).max()) >= SILENCE_PEAK:
+                    if peak(packet.payload) >= SILENCE_PEAK:
                         if self.loud_at and arrived - self.loud_at[-1] < 0.1:
                             gap = (arrived - self.last_arrival) * 1000
                             self.jitter_ms.append(abs(gap - FRAME_SECONDS * 1000))
@@ -329,6 +316,10 @@ def _watch_server(environment, **_kwargs) -> None:
     gevent.spawn(sample)
 
 
+def _jitter_percentile(fraction: float) -> float:
+    return round(percentile(figures.jitter_ms, fraction), 1) if figures.jitter_ms else 0.0
+
+
 def summary(environment) -> dict:
     stats = environment.stats
     turn = stats.get("turn", "AUDIOSOCKET")
@@ -368,9 +359,9 @@ def summary(environment) -> dict:
         "frames_received": figures.frames_received,
         "client_late_sends": figures.late_sends,
         "reply_frame_jitter_ms": {
-            "p50": round(_percentile(figures.jitter_ms, 0.5), 1),
-            "p95": round(_percentile(figures.jitter_ms, 0.95), 1),
-            "p99": round(_percentile(figures.jitter_ms, 0.99), 1),
+            "p50": _jitter_percentile(0.5),
+            "p95": _jitter_percentile(0.95),
+            "p99": _jitter_percentile(0.99),
         },
         **resources,
     }

@@ -103,6 +103,9 @@ class Dialogue:
     def reply(self, text: str, action: Action = Action.CONTINUE, outcome: str = "") -> AgentReply:
         return AgentReply(text, action, outcome)
 
+    def goodbye(self) -> AgentReply:
+        return self.reply(self.say("goodbye"), Action.HANG_UP, self._outcome())
+
     def transfer(self, key: str = "transfer") -> AgentReply:
         self.state["stage"] = "transferred"
         return AgentReply(self.say(key), Action.TRANSFER, CallOutcome.TRANSFERRED)
@@ -123,7 +126,7 @@ class Dialogue:
         if keyed:
             return self.keyed(heard.text.strip("#*"))
         if heard.has(lexicon.FAREWELL) and stage not in ("name", "address"):
-            return self.reply(self.say("goodbye"), Action.HANG_UP, self._outcome())
+            return self.goodbye()
         if stage == "status" or (
             stage in ("start", "done") and heard.has(lexicon.STATUS) and not self._has_size(heard)
         ):
@@ -147,7 +150,7 @@ class Dialogue:
             self.state["stage"] = "size"
             return self.reply(self.say("ask_size"))
         if stage == "offer" and heard.no and heard.has(lexicon.GOODBYE):
-            return self.reply(self.say("goodbye"), Action.HANG_UP, self._outcome())  # "no, thanks"
+            return self.goodbye()  # "no, thanks"
         if stage == "offer" and heard.no:
             self.clear(*SEARCH_SLOTS, "offers")
             self.state["stage"] = "size"
@@ -409,7 +412,7 @@ class Dialogue:
             self.read_slots(heard, "start")
             return self.next_question()
         if heard.no or heard.has(lexicon.GOODBYE):
-            return self.reply(self.say("goodbye"), Action.HANG_UP, self._outcome())
+            return self.goodbye()
         return self.miss(self.say("anything_else"))
 
     def _outcome(self) -> str:

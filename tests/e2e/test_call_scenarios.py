@@ -13,10 +13,11 @@ import pytest
 
 from calls.audiosocket.protocol import encode_audio, encode_uuid
 from calls.models import Call, CallOutcome, TurnRole
+from calls.voice.audio import split_frames
 from catalog.models import Season
 from tests.factories import make_brand, make_tire
 from tests.helpers.audiosocket_client import AudioSocketClient
-from tests.helpers.call_records import ended_call_turns
+from tests.helpers.call_records import ended_call_turns, transcript
 from tests.helpers.server_process import start_server
 from tests.helpers.voices import caller_voice
 
@@ -40,10 +41,6 @@ async def _greeted(server) -> AudioSocketClient:
 async def _ask(client: AudioSocketClient, text: str):
     await client.send_audio(caller_voice(text, client.sample_rate))
     return await client.read_audio_response(silence_gap_ms=1200, first_frame_timeout=15)
-
-
-def _transcript(turns) -> str:
-    return "\n".join(f"{t.role}: {t.text}" for t in turns)
 
 
 async def _in_db(factory):
@@ -72,8 +69,8 @@ async def test_a_spoken_question_is_answered_from_the_catalog(server):
     assert reply.duration_ms > 2000, "the bot answered with speech"
     turns = await ended_call_turns(client.call_uuid, 3)
     caller, answer = turns[1], turns[2]
-    assert caller.role == TurnRole.CALLER and "winter" in caller.text.lower(), _transcript(turns)
-    assert answer.role == TurnRole.BOT and "Michelin Alpin 6" in answer.text, _transcript(turns)
+    assert caller.role == TurnRole.CALLER and "winter" in caller.text.lower(), transcript(turns)
+    assert answer.role == TurnRole.BOT and "Michelin Alpin 6" in answer.text, transcript(turns)
     assert answer.total_ms is not None and answer.total_ms < 5000
 
 
@@ -86,8 +83,8 @@ async def test_a_caller_who_hangs_up_mid_sentence_has_their_words_kept(server):
     call = await Call.objects.aget(uuid=client.call_uuid)
     assert call.outcome == CallOutcome.ABANDONED and call.end_reason == "caller hung up"
     last = turns[-1]
-    assert last.role == TurnRole.CALLER and last.interrupted, _transcript(turns)
-    assert "winter" in last.text.lower(), _transcript(turns)
+    assert last.role == TurnRole.CALLER and last.interrupted, transcript(turns)
+    assert "winter" in last.text.lower(), transcript(turns)
 
 
 async def test_the_bot_says_goodbye_and_hangs_up(server):
@@ -97,7 +94,7 @@ async def test_the_bot_says_goodbye_and_hangs_up(server):
     await client.wait_closed(timeout=10)
     assert client.received_hangup, "the server hung up with a HANGUP packet, as Asterisk expects"
     turns = await ended_call_turns(client.call_uuid, 3)
-    assert "goodbye" in turns[1].text.lower(), _transcript(turns)
+    assert "goodbye" in turns[1].text.lower(), transcript(turns)
     call = await Call.objects.aget(uuid=client.call_uuid)
     assert call.end_reason == "the bot ended the call"
 
@@ -121,9 +118,9 @@ async def test_callers_at_the_same_time_each_keep_their_own_conversation(server)
         assert reply.duration_ms > 1000
         turns = await ended_call_turns(call_uuid, 3)
         heard = turns[1].text
-        assert all(part in heard for part in digits), _transcript(turns)
+        assert all(part in heard for part in digits), transcript(turns)
         # Each answer speaks of its own caller's size.
-        assert f"{digits[0]}/{digits[1]}" in turns[2].text.replace(" ", ""), _transcript(turns)
+        assert f"{digits[0]}/{digits[1]}" in turns[2].text.replace(" ", ""), transcript(turns)
 
 
 async def test_a_correction_searches_again_with_the_new_rim(server):
@@ -146,8 +143,8 @@ async def test_a_correction_searches_again_with_the_new_rim(server):
     await client.hangup()
     turns = await ended_call_turns(client.call_uuid, 5)
     first_offer, second_offer = turns[2].text, turns[4].text
-    assert "WinterContact" in first_offer and "R16" in first_offer, _transcript(turns)
-    assert "VikingContact" in second_offer and "R17" in second_offer, _transcript(turns)
+    assert "WinterContact" in first_offer and "R16" in first_offer, transcript(turns)
+    assert "VikingContact" in second_offer and "R17" in second_offer, transcript(turns)
     assert "WinterContact" not in second_offer
 
 
@@ -206,7 +203,7 @@ async def test_a_burst_of_audio_neither_floods_the_server_nor_starves_other_call
     await burster.stop_background_silence()
     # Thirty seconds of speech in one write, as a broken bridge might flush its buffer.
     speech = caller_voice("I need winter tires, two hundred five, fifty five, R sixteen", RATE)
-    frames = [speech[i : i + 640].ljust(640, b"\0") for i in range(0, len(speech), 640)]
+    frames = split_frames(speech, RATE)
     burst = b"".join(encode_audio(frame, RATE) for frame in frames * 10)
     await burster.send_raw(burst)
     # The neighbour's line stays steady while the server takes the burst in.

@@ -13,15 +13,14 @@ from catalog.models import Season
 from orders.models import Fulfilment, Order
 from tests.factories import make_brand, make_tire
 from tests.helpers.audiosocket_client import AudioSocketClient
-from tests.helpers.call_records import ended_call_turns
+from tests.helpers.call_records import ended_call_turns, transcript
 from tests.helpers.voices import caller_voice
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
 
 async def _transcript(call_uuid) -> str:
-    turns = await ended_call_turns(call_uuid, 1)
-    return "\n".join(f"{t.role}: {t.text}" for t in turns)
+    return transcript(await ended_call_turns(call_uuid, 1))
 
 
 async def test_a_spoken_order_ends_as_an_order_row(server):

@@ -23,7 +23,7 @@ from calls.audiosocket.protocol import (
     encode_uuid,
     frame_bytes,
 )
-from calls.voice.audio import peak
+from calls.voice.audio import peak, split_frames
 
 FRAME_SECONDS = 0.02
 # Frames whose loudest sample is below this are silence (the server's idle frames are zeros).
@@ -113,10 +113,7 @@ class AudioSocketClient:
         otherwise they go out at once, as a burst.
         """
         frames = [
-            encode_audio(
-                pcm[i : i + self.frame_size].ljust(self.frame_size, b"\0"), self.sample_rate
-            )
-            for i in range(0, len(pcm), self.frame_size)
+            encode_audio(frame, self.sample_rate) for frame in split_frames(pcm, self.sample_rate)
         ]
         if not realtime:
             await self.send_raw(b"".join(frames))

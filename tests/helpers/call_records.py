@@ -17,3 +17,8 @@ async def ended_call_turns(call_uuid, count: int, timeout: float = 15.0) -> list
                 return turns
         await asyncio.sleep(0.2)
     raise AssertionError(f"the call did not end with {count} turns in time")
+
+
+def transcript(turns: list[Turn]) -> str:
+    """The call as a reader would follow it, one turn a line (for assertion messages)."""
+    return "\n".join(f"{t.role}: {t.text}" for t in turns)
