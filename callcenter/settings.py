@@ -9,6 +9,7 @@ secrets have no default and a missing one stops start-up.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -152,6 +153,48 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+
+# The periodic tasks (run `celery -A callcenter beat` once per deployment, or `worker -B`).
+CELERY_BEAT_SCHEDULE = {
+    # An order's notifications whose task never reached the broker (Redis was away) are sent.
+    "send-pending-notifications": {
+        "task": "orders.tasks.send_pending_notifications",
+        "schedule": 60.0,
+    },
+    # Calls whose wrap-up task was lost the same way are wrapped up.
+    "wrap-up-pending-calls": {"task": "calls.tasks.wrap_up_pending_calls", "schedule": 300.0},
+    "purge-old-transcripts": {
+        "task": "calls.tasks.purge_old_transcripts",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    "render-prompts": {"task": "calls.tasks.render_prompts", "schedule": crontab(hour=4, minute=0)},
+}
+
+# --- Notifications (sent by Celery after an order is placed) ---------------------------------
+
+# Outgoing mail: smtp://user:password@host:587 (+tls), or consolemail:// (the default: printed).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="callcenter@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Staff told of each new order: by email, by SMS, and by a signed webhook (empty: not used).
+NOTIFY_STAFF_EMAILS = env.list("NOTIFY_STAFF_EMAILS", default=[])
+NOTIFY_STAFF_PHONES = env.list("NOTIFY_STAFF_PHONES", default=[])
+NOTIFY_WEBHOOK_URL = env.str("NOTIFY_WEBHOOK_URL", default="")
+NOTIFY_WEBHOOK_SECRET = env.str("NOTIFY_WEBHOOK_SECRET", default="")
+# The customer gets an SMS confirming the order, in the call's language.
+NOTIFY_CUSTOMER_SMS = env.bool("NOTIFY_CUSTOMER_SMS", default=True)
+# The SMS gateway: the import path of an orders.sms.SMSBackend subclass (default: the console
+# backend, which logs each message).
+SMS_BACKEND = env.str("SMS_BACKEND", default="orders.sms.ConsoleSMSBackend")
+# Seconds a webhook or SMS gateway may take to answer.
+NOTIFY_TIMEOUT = env.float("NOTIFY_TIMEOUT", default=10.0)
+
+# --- Retention ------------------------------------------------------------------------------
+
+# Transcripts (the turns of a call) older than this many days are deleted nightly; the call's
+# row, its outcome and its orders are kept. 0 keeps transcripts forever.
+TRANSCRIPT_RETENTION_DAYS = env.int("TRANSCRIPT_RETENTION_DAYS", default=365)
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 

@@ -44,9 +44,28 @@ class Call(models.Model):
     started_at = models.DateTimeField(default=timezone.now, help_text="First packet received.")
     answered_at = models.DateTimeField(null=True, blank=True, help_text="Greeting started.")
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Written after the call by the wrap-up task (calls.tasks.wrap_up_call).
+    summary = models.CharField(
+        max_length=300, blank=True, help_text="One line on what the call achieved."
+    )
+    needs_review = models.BooleanField(
+        default=False, help_text="The wrap-up found something staff should look at."
+    )
+    review_reason = models.CharField(max_length=200, blank=True)
+    avg_reply_ms = models.PositiveIntegerField(
+        "average reply latency, ms",
+        null=True,
+        blank=True,
+        help_text="End of the caller's speech to the bot's first reply frame, averaged.",
+    )
+    wrapped_up_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
+        permissions = [
+            ("export_call", "Can export calls as CSV"),
+            ("view_live_calls", "Can watch the live calls monitor"),
+        ]
         indexes = [
             models.Index(fields=["-started_at"], name="call_started_idx"),
             models.Index(fields=["status", "-started_at"], name="call_status_idx"),

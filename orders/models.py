@@ -73,6 +73,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("export_order", "Can export orders as CSV")]
         indexes = [
             models.Index(fields=["customer_phone", "-created_at"], name="order_phone_idx"),
             models.Index(fields=["status", "-created_at"], name="order_status_idx"),
@@ -110,3 +111,49 @@ class OrderItem(models.Model):
     @property
     def line_total(self):
         return self.unit_price * self.quantity
+
+
+class NotificationChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    WEBHOOK = "webhook", "Webhook"
+    SMS = "sms", "SMS"
+
+
+class NotificationAudience(models.TextChoices):
+    STAFF = "staff", "Staff"
+    CUSTOMER = "customer", "Customer"
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Notification(models.Model):
+    """One message about an order to send (an outbox row): written in the transaction that
+    places the order, so it exists exactly when the order does, and sent by Celery until it
+    is marked sent. A lost task or a broker outage only delays it."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notifications")
+    channel = models.CharField(max_length=8, choices=NotificationChannel.choices)
+    audience = models.CharField(max_length=8, choices=NotificationAudience.choices)
+    status = models.CharField(
+        max_length=8, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="notification_status_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "channel", "audience"], name="notification_once_per_channel"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} to {self.audience} about {self.order_id}"
