@@ -153,6 +153,14 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Queuing a task while the broker is away gives up within about 2 s (the caller, e.g. the
+# recorder, keeps what it could not queue for the periodic sweeps) instead of hanging.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
 
 # The periodic tasks (run `celery -A callcenter beat` once per deployment, or `worker -B`).
 CELERY_BEAT_SCHEDULE = {

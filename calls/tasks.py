@@ -26,3 +26,8 @@ def render_prompts(languages=None, sample_rates=COMMON_SAMPLE_RATES, force=False
     }
     logger.info("fixed prompts rendered: %(synthesised)d synthesised, %(kept)d kept", summary)
     return summary
+
+
+@shared_task
+def wrap_up_call(call_uuid: str) -> None:
+    """Placeholder until the wrap-up lands (this session)."""
