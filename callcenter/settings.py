@@ -167,7 +167,7 @@ CELERY_BEAT_SCHEDULE = {
     # An order's notifications whose task never reached the broker (Redis was away) are sent.
     "send-pending-notifications": {
         "task": "orders.tasks.send_pending_notifications",
-        "schedule": 60.0,
+        "schedule": env.float("NOTIFY_SWEEP_INTERVAL", default=60.0),
     },
     # Calls whose wrap-up task was lost the same way are wrapped up.
     "wrap-up-pending-calls": {"task": "calls.tasks.wrap_up_pending_calls", "schedule": 300.0},
@@ -195,6 +195,15 @@ NOTIFY_CUSTOMER_SMS = env.bool("NOTIFY_CUSTOMER_SMS", default=True)
 # The SMS gateway: the import path of an orders.sms.SMSBackend subclass (default: the console
 # backend, which logs each message).
 SMS_BACKEND = env.str("SMS_BACKEND", default="orders.sms.ConsoleSMSBackend")
+# orders.sms.HTTPSMSBackend posts {"to", "text"} as JSON here with the token as a bearer.
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
+# Links to the admin in staff notifications, e.g. https://callcenter.example.com (empty: none).
+ADMIN_BASE_URL = env.str("ADMIN_BASE_URL", default="")
+# Notifications still pending this many seconds after the order (their task never reached the
+# broker, or it failed) are queued again by the sweep that runs every NOTIFY_SWEEP_INTERVAL s.
+NOTIFY_SWEEP_INTERVAL = env.float("NOTIFY_SWEEP_INTERVAL", default=60.0)
+NOTIFY_SWEEP_MIN_AGE = env.float("NOTIFY_SWEEP_MIN_AGE", default=120.0)
 # Seconds a webhook or SMS gateway may take to answer.
 NOTIFY_TIMEOUT = env.float("NOTIFY_TIMEOUT", default=10.0)
 
@@ -363,4 +372,27 @@ AUDIOSOCKET_GRACE_PERIOD = env.float("AUDIOSOCKET_GRACE_PERIOD", default=60.0)
 AUDIOSOCKET_METRICS_PORT = env.int("AUDIOSOCKET_METRICS_PORT", default=0)
 AUDIOSOCKET_ALLOWED_PEERS = env.list(
     "AUDIOSOCKET_ALLOWED_PEERS", default=["127.0.0.0/8", "::1/128"]
+)
+# The AudioSocket process's /metrics and /healthz (--metrics-port) bind here; open it to a
+# Prometheus on another host only on a trusted network.
+AUDIOSOCKET_METRICS_HOST = env.str("AUDIOSOCKET_METRICS_HOST", default="127.0.0.1")
+
+# --- Health and metrics of the web process ---------------------------------------------------
+
+# /healthz connects to the AudioSocket server here ("host:port"); empty: no such check.
+HEALTHZ_AUDIOSOCKET_ADDRESS = env.str(
+    "HEALTHZ_AUDIOSOCKET_ADDRESS", default=f"{AUDIOSOCKET_HOST}:{AUDIOSOCKET_PORT}"
+)
+# /metrics answers these networks (a Prometheus inside the site) and logged-in staff; anyone
+# else gets 403.
+METRICS_ALLOWED_NETWORKS = env.list(
+    "METRICS_ALLOWED_NETWORKS",
+    default=[
+        "127.0.0.0/8",
+        "::1/128",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fc00::/7",
+    ],
 )

@@ -1,11 +1,16 @@
 """Celery tasks of the calls app."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
+from .models import Call, CallStatus, Turn
 from .voice.tts import TTSError
 from .voice.tts_cache import COMMON_SAMPLE_RATES, render_fixed_prompts
+from .wrap_up import wrap_up
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +33,43 @@ def render_prompts(languages=None, sample_rates=COMMON_SAMPLE_RATES, force=False
     return summary
 
 
+@shared_task(autoretry_for=(OSError,), retry_backoff=10, retry_backoff_max=600, max_retries=8)
+def wrap_up_call(call_uuid: str) -> str:
+    """After a call ends (queued by the recorder): its summary line, checks and statistics."""
+    call = wrap_up(call_uuid)
+    return call.summary if call else ""
+
+
 @shared_task
-def wrap_up_call(call_uuid: str) -> None:
-    """Placeholder until the wrap-up lands (this session)."""
+def wrap_up_pending_calls(limit: int = 500) -> int:
+    """The sweep: calls that ended a while ago with no wrap-up (its task never reached the
+    broker, or a worker was lost) are wrapped up now."""
+    cutoff = timezone.now() - timedelta(minutes=2)
+    uuids = list(
+        Call.objects.filter(
+            status=CallStatus.ENDED, wrapped_up_at__isnull=True, ended_at__lt=cutoff
+        )
+        .order_by("ended_at")
+        .values_list("uuid", flat=True)[:limit]
+    )
+    for call_uuid in uuids:
+        wrap_up_call.delay(str(call_uuid))
+    return len(uuids)
+
+
+@shared_task
+def purge_old_transcripts(days: int | None = None, batch: int = 5000) -> int:
+    """Delete the turns (what was said) of calls started more than `days` ago
+    (TRANSCRIPT_RETENTION_DAYS; 0 keeps them). The calls, their outcomes and orders stay."""
+    days = settings.TRANSCRIPT_RETENTION_DAYS if days is None else days
+    if days <= 0:
+        return 0
+    cutoff = timezone.now() - timedelta(days=days)
+    old = Turn.objects.filter(call__started_at__lt=cutoff)
+    deleted = 0
+    # In batches, so a first run over years of calls never holds one huge transaction.
+    while ids := list(old.values_list("pk", flat=True)[:batch]):
+        deleted += Turn.objects.filter(pk__in=ids).delete()[0]
+    if deleted:
+        logger.info("retention: deleted %d turns of calls older than %d days", deleted, days)
+    return deleted

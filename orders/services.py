@@ -87,6 +87,7 @@ def place_order(
             for item in items:
                 item.order = order
             OrderItem.objects.bulk_create(items)
+            _notify_after_commit(order)
     except IntegrityError:
         # Another request with the same key won the race: that order is the answer.
         if request_key:
@@ -169,6 +170,16 @@ def update_order_details(order_id: int, **details: str) -> Order:
         _validate_details(order)
         order.save(update_fields=[*details, "updated_at"])
     return order
+
+
+def _notify_after_commit(order: Order) -> None:
+    """The order's notifications are written with it (an outbox) and queued after commit."""
+    from .notifications import plan_for
+    from .tasks import queue_notifications
+
+    ids = [notification.pk for notification in plan_for(order)]
+    if ids:
+        transaction.on_commit(lambda: queue_notifications(ids), robust=True)
 
 
 def _merge_lines(lines: Iterable[Line]) -> list[Line]:

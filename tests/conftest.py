@@ -17,6 +17,19 @@ def pytest_configure(config) -> None:
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
+@pytest.fixture(autouse=True)
+def _celery_tasks_run_in_process():
+    """In the test process, queued tasks run where they are queued, even when REDIS_URL makes
+    Redis the broker: nothing is left in a queue nobody reads. tests/test_celery_worker.py runs
+    them through Redis in a real worker."""
+    from callcenter.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = eager
+
+
 @pytest.fixture
 def staff_client(client, db):
     """A test client logged in as a staff member with every permission."""

@@ -52,6 +52,8 @@ class Request:
     json: dict | None = None
     form: dict[str, str] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
+    body: bytes = b""
+    status: int = 0  # what the fake answered
 
 
 class APIFailure(Exception):
@@ -140,6 +142,7 @@ class FakeAPI:
                             request.files[name] = payload
                         else:
                             request.form[name] = payload.decode()
+                request.body = body
                 api.requests.append(request)
                 if api.delay:
                     time.sleep(api.delay)
@@ -150,6 +153,7 @@ class FakeAPI:
                     payload = json.dumps(
                         {"error": {"code": error.status, "message": error.message}}
                     ).encode()
+                request.status = status
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(payload)))

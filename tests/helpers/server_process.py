@@ -57,15 +57,26 @@ class ServerProcess:
 
 def start_server(*args: str, env: dict | None = None, timeout: float = 60) -> ServerProcess:
     """Start run_audiosocket with `args` on the test database; returns when it listens."""
+    return launch(["manage.py", "run_audiosocket", "--port", "0", *args], READY, env, timeout)
+
+
+def launch(
+    command: list[str], ready: re.Pattern, env: dict | None = None, timeout: float = 60
+) -> ServerProcess:
+    """Start `python <command>` from the project on the test database; returns once a line
+    of its output matches `ready` (with named groups host and port when it listens)."""
     environment = {
         **os.environ,
         "ENV_FILE": os.devnull,
         "DATABASE_URL": database_url(),
         "PYTHONUNBUFFERED": "1",
+        # Celery tasks run in the process itself, as on the embedded default, unless a test
+        # gives a broker: nothing is left queued in the developer's Redis.
+        "CELERY_BROKER_URL": "",
         **(env or {}),
     }
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "run_audiosocket", "--port", "0", *args],
+        [sys.executable, *command],
         cwd=ROOT,
         env=environment,
         stdout=subprocess.PIPE,
@@ -73,26 +84,27 @@ def start_server(*args: str, env: dict | None = None, timeout: float = 60) -> Se
         text=True,
     )
     output: list[str] = []
-    ready = threading.Event()
-    address: dict[str, str] = {}
+    started = threading.Event()
+    found: dict[str, str] = {}
 
     def pump() -> None:
-        # Keep reading so the server never blocks on a full pipe; remember everything it said.
+        # Keep reading so the process never blocks on a full pipe; remember everything it said.
         for line in process.stdout:
             output.append(line)
-            match = READY.search(line)
-            if match and not ready.is_set():
-                address.update(match.groupdict())
-                ready.set()
-        ready.set()
+            match = ready.search(line)
+            if match and not started.is_set():
+                found.update(match.groupdict(), matched="yes")
+                started.set()
+        started.set()
 
     threading.Thread(target=pump, daemon=True).start()
+    name = " ".join(command[:2])
     deadline = time.monotonic() + timeout
-    while not ready.wait(0.1):
+    while not started.wait(0.1):
         if time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError("run_audiosocket did not start:\n" + "".join(output))
-    if not address:
+            raise RuntimeError(f"{name} did not start:\n" + "".join(output))
+    if not found:
         process.wait(5)
-        raise RuntimeError(f"run_audiosocket exited with {process.returncode}:\n" + "".join(output))
-    return ServerProcess(process, address["host"], int(address["port"]), output)
+        raise RuntimeError(f"{name} exited with {process.returncode}:\n" + "".join(output))
+    return ServerProcess(process, found.get("host", ""), int(found.get("port") or 0), output)
