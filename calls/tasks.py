@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from .models import Call, CallStatus, Turn
@@ -33,7 +34,12 @@ def render_prompts(languages=None, sample_rates=COMMON_SAMPLE_RATES, force=False
     return summary
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=10, retry_backoff_max=600, max_retries=8)
+@shared_task(
+    autoretry_for=(OSError, InterfaceError, OperationalError),
+    retry_backoff=10,
+    retry_backoff_max=600,
+    max_retries=8,
+)
 def wrap_up_call(call_uuid: str) -> str:
     """After a call ends (queued by the recorder): its summary line, checks and statistics."""
     call = wrap_up(call_uuid)

@@ -7,6 +7,7 @@ from datetime import timedelta
 import httpx
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from . import notifications
@@ -19,6 +20,8 @@ logger = logging.getLogger(__name__)
 # retried with back-off for about two hours, then marked failed for staff to see.
 RETRIED = (
     notifications.NotificationError,
+    InterfaceError,
+    OperationalError,
     SMSError,
     smtplib.SMTPException,
     httpx.HTTPError,
