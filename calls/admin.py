@@ -1,11 +1,31 @@
-"""Calls admin: every call with its transcript in time order, for staff to review."""
+"""Calls admin: every call with its transcript in time order, the manager's reports, CSV export."""
 
 from django.contrib import admin
-from django.db.models import Count
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.db.models import Avg, Count, Q
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from .models import Call, Turn
+from callcenter.csv_export import csv_response, dated_filename
+
+from . import reports
+from .models import Call, Turn, TurnRole
+
+CALL_CSV_HEADER = [
+    "Started",
+    "UUID",
+    "Caller number",
+    "Duration, s",
+    "Status",
+    "Outcome",
+    "End reason",
+    "Language",
+    "Turns",
+    "Average reply, ms",
+    "Orders",
+    "Summary",
+]
 
 
 def _offset(ms: int | None) -> str:
@@ -67,6 +87,47 @@ class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     readonly_fields = ["order_links", "duration_display"]
     inlines = [TurnInline]
+    actions = ["export_csv"]
+
+    def get_urls(self):
+        reports_view = self.admin_site.admin_view(self.reports_view)
+        return [
+            path("reports/", reports_view, name="calls_call_reports"),
+            *super().get_urls(),
+        ]
+
+    def reports_view(self, request):
+        if not request.user.has_perm("calls.view_call"):
+            raise PermissionDenied
+        report = reports.build_report(reports.parse_period(request.GET.get("days")))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reports",
+            "opts": self.opts,
+            "report": report,
+            "charts": reports.report_charts(report),
+            "periods": reports.PERIODS,
+            "outcomes": [(o, reports.OUTCOME_LABELS[o]) for o in reports.OUTCOMES],
+            "handled_by_bot_labels": [reports.OUTCOME_LABELS[o] for o in reports.BOT_HANDLED],
+        }
+        return TemplateResponse(request, "admin/calls/call/reports.html", context)
+
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perm("calls.export_call")
+
+    @admin.action(description="Export the selected calls as CSV", permissions=["export"])
+    def export_csv(self, request, queryset):
+        calls = (
+            Call.objects.filter(pk__in=queryset.values("pk"))
+            .annotate(
+                n_turns=Count("turns"),
+                avg_reply=Avg("turns__total_ms", filter=Q(turns__role=TurnRole.BOT)),
+            )
+            .prefetch_related("orders")
+            .order_by("-started_at")
+        )
+        rows = (_call_row(call) for call in calls.iterator(chunk_size=500))
+        return csv_response(request, dated_filename("calls"), CALL_CSV_HEADER, rows)
 
     def get_queryset(self, request):
         return (
@@ -102,6 +163,24 @@ class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             )
             or "—"
         )
+
+
+def _call_row(call: Call) -> list:
+    duration = call.ended_at - call.started_at if call.ended_at else None
+    return [
+        call.started_at,
+        call.uuid,
+        call.caller_number,
+        round(duration.total_seconds()) if duration else None,
+        call.get_status_display(),
+        call.get_outcome_display(),
+        call.end_reason,
+        call.get_language_display(),
+        call.n_turns,
+        round(call.avg_reply) if call.avg_reply is not None else None,
+        ", ".join(order.number for order in call.orders.all()),
+        call.summary,
+    ]
 
 
 @admin.register(Turn)

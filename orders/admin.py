@@ -3,11 +3,27 @@
 import re
 
 from django.contrib import admin, messages
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.html import format_html
 
+from callcenter.csv_export import csv_response, dated_filename
+
 from . import services
 from .models import Order, OrderItem, OrderStatus
+
+ORDER_CSV_HEADER = [
+    "Number",
+    "Created",
+    "Status",
+    "Customer name",
+    "Phone",
+    "Fulfilment",
+    "Address",
+    "Total",
+    "Items",
+    "Source call UUID",
+]
 
 
 class OrderItemInline(admin.TabularInline):
@@ -72,7 +88,7 @@ class OrderAdmin(admin.ModelAdmin):
         ("History", {"fields": ["created_at", "status_changed_at", "updated_at"]}),
     ]
     inlines = [OrderItemInline]
-    actions = ["confirm", "complete", "cancel"]
+    actions = ["confirm", "complete", "cancel", "export_csv"]
 
     def has_add_permission(self, request) -> bool:
         # Orders are placed through orders.services (by the bot); staff confirm or cancel them.
@@ -116,14 +132,50 @@ class OrderAdmin(admin.ModelAdmin):
             label = OrderStatus(status).label.lower()
             self.message_user(request, f"{changed} orders are now {label}.", messages.SUCCESS)
 
-    @admin.action(description="Confirm the selected orders")
+    @admin.action(description="Confirm the selected orders", permissions=["change"])
     def confirm(self, request, queryset) -> None:
         self._change_status(request, queryset, OrderStatus.CONFIRMED)
 
-    @admin.action(description="Mark the selected orders completed")
+    @admin.action(description="Mark the selected orders completed", permissions=["change"])
     def complete(self, request, queryset) -> None:
         self._change_status(request, queryset, OrderStatus.COMPLETED)
 
-    @admin.action(description="Cancel the selected orders (tires go back to stock)")
+    @admin.action(
+        description="Cancel the selected orders (tires go back to stock)", permissions=["change"]
+    )
     def cancel(self, request, queryset) -> None:
         self._change_status(request, queryset, OrderStatus.CANCELLED)
+
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perm("orders.export_order")
+
+    @admin.action(description="Export the selected orders as CSV", permissions=["export"])
+    def export_csv(self, request, queryset):
+        items = OrderItem.objects.select_related("tire__brand").order_by("pk")
+        orders = (
+            Order.objects.filter(pk__in=queryset.values("pk"))
+            .select_related("source_call")
+            .prefetch_related(Prefetch("items", queryset=items))
+            .order_by("-created_at")
+        )
+        rows = (_order_row(order) for order in orders.iterator(chunk_size=500))
+        return csv_response(request, dated_filename("orders"), ORDER_CSV_HEADER, rows)
+
+
+def _order_row(order: Order) -> list:
+    items = "; ".join(
+        f"{item.quantity} × {item.tire.brand.name} {item.tire.model} {item.tire.size}"
+        for item in order.items.all()
+    )
+    return [
+        order.number,
+        order.created_at,
+        order.get_status_display(),
+        order.customer_name,
+        order.customer_phone,
+        order.get_fulfilment_display(),
+        order.delivery_address,
+        order.total,
+        items,
+        order.source_call.uuid if order.source_call else "",
+    ]

@@ -64,3 +64,20 @@ def make_order(*, tire: Tire | None = None, quantity: int = 4, **fields) -> Orde
 def make_staff_user(**fields):
     fields.setdefault("username", f"staff{next(_sequence)}")
     return get_user_model().objects.create_superuser(password="correct horse battery", **fields)
+
+
+def make_staff_member(*group_names: str, permissions: tuple[str, ...] = (), **fields):
+    """A staff user (not a superuser) in the named groups, with any extra "app.codename" perms."""
+    from django.contrib.auth.models import Group, Permission
+
+    fields.setdefault("username", f"member{next(_sequence)}")
+    user = get_user_model().objects.create_user(
+        password="correct horse battery", is_staff=True, **fields
+    )
+    user.groups.set(Group.objects.filter(name__in=group_names))
+    for name in permissions:
+        app_label, codename = name.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return user
