@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from callcenter.csv_export import csv_response, dated_filename
 
 from . import services
-from .models import Order, OrderItem, OrderStatus
+from .models import Notification, NotificationStatus, Order, OrderItem, OrderStatus
 
 ORDER_CSV_HEADER = [
     "Number",
@@ -44,6 +44,19 @@ class OrderItemInline(admin.TabularInline):
     @admin.display(description="Line total")
     def line_total(self, item: OrderItem):
         return item.line_total
+
+
+class NotificationInline(admin.TabularInline):
+    """Who was told of the order, and whether it reached them."""
+
+    model = Notification
+    fields = ["channel", "audience", "status", "attempts", "last_error", "sent_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Order)
@@ -87,7 +100,7 @@ class OrderAdmin(admin.ModelAdmin):
         ),
         ("History", {"fields": ["created_at", "status_changed_at", "updated_at"]}),
     ]
-    inlines = [OrderItemInline]
+    inlines = [OrderItemInline, NotificationInline]
     actions = ["confirm", "complete", "cancel", "export_csv"]
 
     def has_add_permission(self, request) -> bool:
@@ -179,3 +192,59 @@ def _order_row(order: Order) -> list:
         items,
         order.source_call.uuid if order.source_call else "",
     ]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """The notifications outbox: staff see what failed and send it again once fixed."""
+
+    list_display = [
+        "created_at",
+        "order_link",
+        "channel",
+        "audience",
+        "status",
+        "attempts",
+        "last_error",
+        "sent_at",
+    ]
+    list_filter = ["status", "channel", "audience", "created_at"]
+    search_fields = ["order__number"]
+    list_select_related = ["order"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "order",
+        "channel",
+        "audience",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "last_attempt_at",
+        "sent_at",
+    ]
+    actions = ["send_again"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Order", ordering="order__number")
+    def order_link(self, notification: Notification) -> str:
+        url = reverse("admin:orders_order_change", args=[notification.order_id])
+        return format_html('<a href="{}">{}</a>', url, notification.order.number)
+
+    @admin.action(
+        description="Send the selected failed notifications again", permissions=["change"]
+    )
+    def send_again(self, request, queryset) -> None:
+        from .tasks import queue_notifications
+
+        ids = list(queryset.filter(status=NotificationStatus.FAILED).values_list("pk", flat=True))
+        Notification.objects.filter(pk__in=ids).update(
+            status=NotificationStatus.PENDING, attempts=0, claimed_until=None
+        )
+        queue_notifications(ids)
+        self.message_user(request, f"{len(ids)} notifications queued again.", messages.SUCCESS)

@@ -190,3 +190,27 @@ def test_the_http_sms_gateway_gets_the_message_with_its_token(settings, channels
     (sms,) = channels.received(FakeReceivers.SMS)
     assert sms.json["to"] == "+380671234567"
     assert sms.json["text"].startswith(f"Tire Shop: order {order.number} received, 4 tires")
+
+
+def test_a_manager_sends_a_failed_notification_again_from_the_admin(client, channels):
+    from tests.factories import make_staff_member
+
+    order = make_order()
+    notification = order.notifications.get(audience="customer")
+    notifications.give_up(notification.pk, "SMSError: gateway down")
+    operator = make_staff_member("Operators")
+    client.force_login(operator)
+    url = "/admin/orders/notification/"
+    page = client.get(url)
+    assert page.status_code == 200 and "gateway down" in page.content.decode()
+    action = {"action": "send_again", "_selected_action": [notification.pk]}
+    client.post(url, action)
+    assert Notification.objects.get(pk=notification.pk).status == NotificationStatus.FAILED
+
+    client.force_login(make_staff_member("Managers"))
+    client.post(url, action)
+    notification.refresh_from_db()
+    assert notification.status == NotificationStatus.SENT
+    assert LocmemSMSBackend.outbox[-1][0] == "+380671234567"
+    page = client.get(f"/admin/orders/order/{order.pk}/change/")
+    assert "Sent" in page.content.decode()
