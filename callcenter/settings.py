@@ -368,13 +368,13 @@ AUDIOSOCKET_HANDSHAKE_TIMEOUT = env.float("AUDIOSOCKET_HANDSHAKE_TIMEOUT", defau
 AUDIOSOCKET_IDLE_TIMEOUT = env.float("AUDIOSOCKET_IDLE_TIMEOUT", default=10.0)
 AUDIOSOCKET_GRACE_PERIOD = env.float("AUDIOSOCKET_GRACE_PERIOD", default=60.0)
 # Asterisk hosts allowed to connect (addresses or networks); AudioSocket has no authentication.
-# Prometheus metrics over HTTP on loopback (0: off); with --workers N, worker i uses port + i.
-AUDIOSOCKET_METRICS_PORT = env.int("AUDIOSOCKET_METRICS_PORT", default=0)
 AUDIOSOCKET_ALLOWED_PEERS = env.list(
     "AUDIOSOCKET_ALLOWED_PEERS", default=["127.0.0.0/8", "::1/128"]
 )
-# The AudioSocket process's /metrics and /healthz (--metrics-port) bind here; open it to a
+# The process's /metrics (Prometheus) and /healthz over HTTP on this port (0: off); with
+# --workers N, worker i uses port + i. They bind to AUDIOSOCKET_METRICS_HOST: open it to a
 # Prometheus on another host only on a trusted network.
+AUDIOSOCKET_METRICS_PORT = env.int("AUDIOSOCKET_METRICS_PORT", default=0)
 AUDIOSOCKET_METRICS_HOST = env.str("AUDIOSOCKET_METRICS_HOST", default="127.0.0.1")
 
 # --- Health and metrics of the web process ---------------------------------------------------

@@ -38,6 +38,9 @@ FRAME_CLOCK_LATENESS = Histogram(
 ACTIVE_CALLS = Gauge("callcenter_active_calls", "Calls in progress in this process.")
 CALLS_ENDED = Counter("callcenter_calls_ended", "Calls ended, by outcome.", ["outcome"])
 ENGINE_ERRORS = Counter("callcenter_engine_errors", "Speech or agent engine failures.", ["stage"])
+CALLS_STARTED = Counter("callcenter_calls_started", "Calls answered by this process.")
+TURNS = Counter("callcenter_turns", "Turns recorded, by who spoke (caller or bot).", ["role"])
+ORDERS_PLACED = Counter("callcenter_orders_placed", "Orders the bot placed for callers.")
 
 
 def observe_turn(**stage_ms: int | None) -> None:

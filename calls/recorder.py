@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from channels.db import database_sync_to_async
 from django.db import connection, transaction
 
+from .live import LivePublisher
 from .models import Call, CallStatus, Turn
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,13 @@ class _CallState:
 
 
 class Recorder:
-    def __init__(self, batch_window: float = 0.2, max_backoff: float = 10.0) -> None:
+    def __init__(
+        self,
+        batch_window: float = 0.2,
+        max_backoff: float = 10.0,
+        *,
+        live: LivePublisher | None = None,
+    ) -> None:
         self.batch_window = batch_window
         self.max_backoff = max_backoff
         self._calls: dict[uuid.UUID, _CallState] = {}
@@ -48,26 +55,35 @@ class Recorder:
         self._task: asyncio.Task | None = None
         self._outage_since: float | None = None
         self.batches_written = 0
+        # Every change also goes to the staff's live monitor (memory only here, too).
+        self.live = live if live is not None else LivePublisher()
 
     # --- What sessions call: memory only, never blocks -------------------------------------
 
     def call_started(self, call_uuid: uuid.UUID, **fields) -> None:
-        self._calls[call_uuid] = _CallState(fields={"uuid": call_uuid, **fields})
+        state = self._calls[call_uuid] = _CallState(fields={"uuid": call_uuid, **fields})
         self._wake.set()
+        self.live.call_changed(state.fields)
 
     def call_updated(self, call_uuid: uuid.UUID, **fields) -> None:
         state = self._calls[call_uuid]
         state.fields.update(fields)
         state.dirty = True
         self._wake.set()
+        self.live.call_changed(state.fields)
 
     def call_ended(self, call_uuid: uuid.UUID, **fields) -> None:
-        self.call_updated(call_uuid, **fields)
-        self._calls[call_uuid].ended = True
+        state = self._calls[call_uuid]
+        state.fields.update(fields)
+        state.dirty = True
+        state.ended = True
+        self._wake.set()
+        self.live.call_changed(state.fields)
 
     def turn(self, call_uuid: uuid.UUID, **fields) -> None:
         self._calls[call_uuid].turns.append(fields)
         self._wake.set()
+        self.live.turn_spoken(call_uuid, fields)
 
     @property
     def pending(self) -> int:
@@ -79,9 +95,11 @@ class Recorder:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="recorder")
+        self.live.start()
 
     async def close(self, timeout: float = 30.0) -> bool:
         """Stop the writer and write everything left; False if the database stayed away."""
+        await self.live.close()
         if self._task is not None:
             self._task.cancel()
             try:
@@ -201,5 +219,7 @@ def queue_wrap_ups(call_uuids: list[uuid.UUID]) -> None:
         try:
             wrap_up_call.delay(str(call_uuid))
         except Exception as error:
-            logger.warning("could not queue the wrap-up of call %s (%s); the sweep will", call_uuid, error)
+            logger.warning(
+                "could not queue the wrap-up of call %s (%s); the sweep will", call_uuid, error
+            )
             return

@@ -468,6 +468,7 @@ class CallSession:
             end_ms=end_ms,
             **fields,
         )
+        metrics.TURNS.labels(role).inc()
         self._sequence += 1
 
     def _spawn(self, coroutine) -> None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from calls import metrics
 from catalog import services as catalog
 from orders import services as orders
 from orders.models import Fulfilment, Order
@@ -159,6 +160,7 @@ def create_order(
         )
     except orders.OrderError as error:
         raise ToolError(str(error)) from error
+    metrics.ORDERS_PLACED.inc()
     return PlacedOrder(order.number, order.total)
 
 

@@ -37,6 +37,7 @@ from calls.voice.vad import EndpointConfig
 
 from .connection import CallConnection, ConnectionClosed
 from .protocol import Kind, ProtocolError
+from .status import StatusEndpoint
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +62,9 @@ class ServerConfig:
     max_busy: int = 20
     # Extra calls prompts are rendered for before the first call (both common rates).
     warm_sample_rates: tuple[int, ...] = field(default=(8000, 16000))
-    # Prometheus metrics over HTTP on loopback; 0 is off.
+    # /metrics (Prometheus) and /healthz over HTTP on metrics_host:metrics_port; 0 is off.
     metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
 
 
 def peer_allowed(peer, allowed: tuple[IPNetwork, ...]) -> bool:
@@ -108,6 +110,7 @@ class AudioSocketServer:
         self._busy = 0
         self._handlers: set[asyncio.Task] = set()
         self._server: asyncio.Server | None = None
+        self._status: StatusEndpoint | None = None
         self.accepting = False
 
     @property
@@ -116,6 +119,10 @@ class AudioSocketServer:
         return self._server.sockets[0].getsockname()[1]
 
     async def start(self) -> None:
+        if self.config.metrics_port:
+            # Bound first: a metrics port in use stops start-up before any call is taken.
+            self._status = StatusEndpoint(self, self.config.metrics_host, self.config.metrics_port)
+            self._status.start()
         self.clock.start()
         self.recorder.start()
         self._server = await asyncio.start_server(
@@ -126,10 +133,6 @@ class AudioSocketServer:
             backlog=max(128, self.config.max_calls),
         )
         self.accepting = True
-        if self.config.metrics_port:
-            from prometheus_client import start_http_server
-
-            start_http_server(self.config.metrics_port, addr="127.0.0.1")
         # Load the fixed prompts (rendering any the store lacks) in the background, so the
         # first caller hears no delay.
         self._warm_tasks = {
@@ -217,6 +220,7 @@ class AudioSocketServer:
         session = self._new_session(call_uuid, connection)
         self.sessions[call_uuid] = session
         metrics.ACTIVE_CALLS.inc()
+        metrics.CALLS_STARTED.inc()
         try:
             await session.run(packets[1:])
         finally:
@@ -279,6 +283,10 @@ class AudioSocketServer:
         written = await self.recorder.close()
         self.tts_executor.shutdown(wait=False, cancel_futures=True)
         self.stt_executor.shutdown(wait=False, cancel_futures=True)
+        if self._status is not None:
+            # Up until here, so that /healthz answers 503 (not accepting) while calls drain.
+            await asyncio.to_thread(self._status.stop)
+            self._status = None
         logger.info("stopped%s", "" if written else " (some call records could not be written)")
 
 

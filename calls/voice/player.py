@@ -108,6 +108,8 @@ class FrameClock:
         self._task: asyncio.Task | None = None
         self.ticks = 0
         self.skipped_ticks = 0
+        # time.monotonic() of the last tick, read by the health endpoint from another thread.
+        self.last_tick: float | None = None
 
     def register(self, player: Player) -> None:
         self._players.add(player)
@@ -143,6 +145,7 @@ class FrameClock:
                 self.skipped_ticks += missed
                 logger.warning("frame clock fell %d frames behind; skipped them", missed)
             self.ticks += 1
+            self.last_tick = time.monotonic()
             for player in list(self._players):
                 try:
                     player.tick()

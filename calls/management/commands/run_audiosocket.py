@@ -66,7 +66,14 @@ class Command(BaseCommand):
             "--metrics-port",
             type=int,
             default=settings.AUDIOSOCKET_METRICS_PORT,
-            help="Serve Prometheus metrics on 127.0.0.1:PORT (0: off; worker i uses PORT + i).",
+            help="Serve /metrics (Prometheus) and /healthz over HTTP on PORT "
+            "(0: off; worker i uses PORT + i).",
+        )
+        parser.add_argument(
+            "--metrics-host",
+            default=settings.AUDIOSOCKET_METRICS_HOST,
+            help="Address the /metrics and /healthz endpoint binds to "
+            "(default %(default)s: loopback only).",
         )
 
     def handle(self, *args, **options) -> None:
@@ -82,8 +89,9 @@ class Command(BaseCommand):
 
     @staticmethod
     def build_config(options: dict) -> ServerConfig:
-        if not 0 <= options["port"] <= 65535:
-            raise CommandError(f"--port {options['port']} is not a TCP port.")
+        for name in ("port", "metrics_port"):
+            if not 0 <= options[name] <= 65535:
+                raise CommandError(f"--{name.replace('_', '-')} {options[name]} is not a TCP port.")
         if options["max_calls"] < 1:
             raise CommandError("--max-calls must be at least 1.")
         for name in ("handshake_timeout", "idle_timeout"):
@@ -109,4 +117,5 @@ class Command(BaseCommand):
             allowed_peers=tuple(allowed),
             language=settings.CALL_LANGUAGE,
             metrics_port=options["metrics_port"],
+            metrics_host=options["metrics_host"],
         )
