@@ -31,3 +31,44 @@ def check_phone_country_code(app_configs, **kwargs) -> list[Error]:
             )
         ]
     return []
+
+
+# The development profile's default in settings.py: known to everyone who has read the code.
+DEVELOPMENT_SECRET_KEY = "development-only-insecure-key-never-use-in-production"  # noqa: S105
+MIN_SECRET_KEY_LENGTH = 50
+
+
+@register()
+def check_production_secret_key(app_configs, **kwargs) -> list[Error]:
+    """In production a weak SECRET_KEY is an error on every start, not only under --deploy:
+    whoever knows it can forge sessions (a staff login) and password-reset links."""
+    if not getattr(settings, "PRODUCTION", False):
+        return []
+    key = settings.SECRET_KEY or ""
+    if key == DEVELOPMENT_SECRET_KEY:
+        problem = "is the development default"
+    elif len(key) < MIN_SECRET_KEY_LENGTH:
+        problem = f"is {len(key)} characters long" if key else "is empty"
+    else:
+        return []
+    return [
+        Error(
+            f"SECRET_KEY {problem}.",
+            hint=f"Set SECRET_KEY to a random string of at least {MIN_SECRET_KEY_LENGTH} "
+            "characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(64))'.",
+            id="callcenter.E003",
+        )
+    ]
+
+
+@register()
+def check_production_allowed_hosts(app_configs, **kwargs) -> list[Error]:
+    if getattr(settings, "PRODUCTION", False) and not settings.ALLOWED_HOSTS:
+        return [
+            Error(
+                "ALLOWED_HOSTS is empty: every request would be refused.",
+                hint="Set ALLOWED_HOSTS to the host names the admin is served under.",
+                id="callcenter.E004",
+            )
+        ]
+    return []

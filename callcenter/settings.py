@@ -115,6 +115,9 @@ else:
         _db.setdefault("OPTIONS", {}).setdefault(
             "application_name", env.str("DB_APPLICATION_NAME", default="callcenter")
         )
+        # A database host that vanished must fail a connection attempt in seconds, not hang
+        # the thread that writes every call's records.
+        _db["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -149,6 +152,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Keep the project's log handlers in the worker: Celery's own would drop the filter that masks
+# phone numbers and names.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -276,8 +282,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        # Callers' phone numbers are personal data: they never reach a log line in full.
-        "mask_phone_numbers": {"()": "callcenter.log_filters.MaskPhoneNumbers"},
+        # Callers' phone numbers, names and addresses are personal data: never logged in full.
+        "mask_phone_numbers": {"()": "callcenter.log_filters.MaskPersonalData"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s [%(process)d] %(name)s %(message)s"},
@@ -349,6 +355,10 @@ LLM_API_KEY = env.str("LLM_API_KEY", default="") or OPENAI_API_KEY
 LLM_MODEL = env.str("LLM_MODEL", default="gpt-4o-mini")
 # Seconds one completion may take; one quick retry on 429/5xx, then an operator takes over.
 LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=8.0)
+# Seconds a caller waits at most for a transcription and for the agent's reply (all its tool
+# calls and completions together); past them the bot apologises and an operator takes over.
+STT_TIMEOUT = env.float("STT_TIMEOUT", default=10.0)
+AGENT_TIMEOUT = env.float("AGENT_TIMEOUT", default=20.0)
 # The dialogue agent: a short name or the import path of a calls.agent.base.Agent subclass.
 # "rules" is the embedded rule-based agent (search, orders, order status); "llm" the LLM agent
 # above; "repeat" says back

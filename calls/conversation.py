@@ -10,6 +10,8 @@ import logging
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from callcenter.log_filters import mask_words
+
 from . import metrics
 from .agent.base import Action, AgentReply
 from .models import Call, CallOutcome, TurnRole
@@ -27,6 +29,14 @@ from .voice.vad import Utterance
 logger = logging.getLogger(__name__)
 
 CALLER_LOOKUP_TIMEOUT = 1.0  # seconds; the greeting waits for nothing longer
+# One failed transcription may be the line; a second in a row means the engine is down.
+STT_FAILURES_BEFORE_TRANSFER = 2
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    return f"{type(error).__name__}: {error}"[:150]
 
 
 async def converse(session: CallSession) -> None:
@@ -88,12 +98,26 @@ async def respond_to(session: CallSession, utterance: Utterance) -> None:
     )
     started = session.elapsed_ms()
     try:
-        transcript = await session.transcribe(utterance)
-    except Exception:
+        transcript = await asyncio.wait_for(session.transcribe(utterance), settings.STT_TIMEOUT)
+    except Exception as error:
         metrics.ENGINE_ERRORS.labels("stt").inc()
-        logger.exception("call %s: speech-to-text failed", session.uuid)
-        await session.say(prompt(APOLOGY_NOT_UNDERSTOOD, session.language))
+        failures = session.context.state.get("stt_failures", 0) + 1
+        session.context.state["stt_failures"] = failures
+        logger.error("call %s: speech-to-text failed (%s)", session.uuid, _describe(error))
+        if failures < STT_FAILURES_BEFORE_TRANSFER:
+            await session.say(prompt(APOLOGY_NOT_UNDERSTOOD, session.language))
+            return
+        # The engine is down, not the caller unclear: a person takes over.
+        reason = f"speech-to-text failed: {_describe(error)}"
+        reply = AgentReply(
+            prompt(APOLOGY_TRANSFER, session.language),
+            Action.TRANSFER,
+            CallOutcome.TRANSFERRED,
+            reason,
+        )
+        await answer(session, reply)
         return
+    session.context.state["stt_failures"] = 0
     timing.stt_ms = session.elapsed_ms() - started
     text = transcript.text.strip()
     if not text:
@@ -110,12 +134,24 @@ async def respond_to(session: CallSession, utterance: Utterance) -> None:
     session.context.history.append((TurnRole.CALLER, text))
     started = session.elapsed_ms()
     try:
-        reply = await session.services.agent.respond(session.context, text)
-    except Exception:
+        reply = await asyncio.wait_for(
+            session.services.agent.respond(session.context, text), settings.AGENT_TIMEOUT
+        )
+    except Exception as error:
+        # An LLM that errs or times out, or the database away under the agent's tools.
         metrics.ENGINE_ERRORS.labels("agent").inc()
-        logger.exception("call %s: the agent failed on %r", session.uuid, text)
+        logger.error(
+            "call %s: the agent failed on %r (%s)",
+            session.uuid,
+            mask_words(text),
+            _describe(error),
+            exc_info=not isinstance(error, TimeoutError),
+        )
         reply = AgentReply(
-            prompt(APOLOGY_TRANSFER, session.language), Action.TRANSFER, CallOutcome.TRANSFERRED
+            prompt(APOLOGY_TRANSFER, session.language),
+            Action.TRANSFER,
+            CallOutcome.TRANSFERRED,
+            f"the agent failed: {_describe(error)}",
         )
     timing.agent_ms = session.elapsed_ms() - started
     timing.reply_ready_ms = session.elapsed_ms()
@@ -129,7 +165,9 @@ async def answer(session: CallSession, reply: AgentReply, timing: TurnTiming | N
     except Exception:
         # The fixed prompts come from the prompt store, so the apology plays without the engine.
         metrics.ENGINE_ERRORS.labels("tts").inc()
-        logger.exception("call %s: text-to-speech failed on %r", session.uuid, reply.text)
+        logger.exception(
+            "call %s: text-to-speech failed on %r", session.uuid, mask_words(reply.text)
+        )
         await session.say(prompt(APOLOGY_TRANSFER, session.language))
         session.outcome = CallOutcome.TRANSFERRED
         await session.end("text-to-speech failed", CallOutcome.TRANSFERRED)
@@ -142,6 +180,6 @@ async def answer(session: CallSession, reply: AgentReply, timing: TurnTiming | N
     if reply.action == Action.TRANSFER:
         # Even after an order: the dialplan routes on this outcome (GET /calls/<uuid>/route).
         session.outcome = CallOutcome.TRANSFERRED
-        await session.end("transferred to an operator", CallOutcome.TRANSFERRED)
+        await session.end(reply.reason or "transferred to an operator", CallOutcome.TRANSFERRED)
     elif reply.action == Action.HANG_UP:
         await session.end("the bot ended the call", reply.outcome or CallOutcome.INFO_GIVEN)

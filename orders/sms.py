@@ -1,7 +1,7 @@
 """SMS gateways: one interface, chosen by SMS_BACKEND (an import path), built once per process.
 
-The console backend logs each message (the phone number masked by the log filter); the HTTP
-backend posts JSON to a gateway; a shop's own gateway is a subclass of SMSBackend.
+The console backend logs each message with its number and words masked (personal data); the
+HTTP backend posts JSON to a gateway; a shop's own gateway is a subclass of SMSBackend.
 """
 
 import logging
@@ -10,6 +10,8 @@ from functools import cache
 import httpx
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+from callcenter.log_filters import mask_phone_numbers, mask_words
 
 logger = logging.getLogger(__name__)
 
@@ -25,10 +27,14 @@ class SMSBackend:
 
 
 class ConsoleSMSBackend(SMSBackend):
-    """For a first run and development: the message goes to the log, nothing is sent."""
+    """For a first run and development: the message goes to the log, nothing is sent. A staff
+    message carries the customer's name and phone, so the log gets its shape with every word
+    masked; LocmemSMSBackend keeps the full text for tests."""
 
     def send(self, to: str, text: str) -> None:
-        logger.info("SMS to %s: %s", to, text)
+        logger.info(
+            "SMS to %s (not sent: console backend): %s", mask_phone_numbers(to), mask_words(text)
+        )
 
 
 class LocmemSMSBackend(SMSBackend):

@@ -3,6 +3,7 @@ and a production profile that refuses to start without its secrets and passes ch
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +126,156 @@ def test_env_example_documents_every_variable_the_settings_read():
     documented = set(re.findall(r"^#?\s*([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert len(read) > 20
     assert read - documented == set()
+
+
+# --- The production profile: who gets in -------------------------------------------------------
+
+PRINT_SECURITY = """
+import json
+from django.conf import settings
+from calls.management.commands.run_audiosocket import Command
+from django.core.management import CommandParser
+parser = CommandParser()
+Command().add_arguments(parser)
+config = Command.build_config(vars(parser.parse_args([])))
+print(json.dumps({
+    "debug": settings.DEBUG,
+    "session_cookie_secure": settings.SESSION_COOKIE_SECURE,
+    "session_cookie_httponly": settings.SESSION_COOKIE_HTTPONLY,
+    "csrf_cookie_secure": settings.CSRF_COOKIE_SECURE,
+    "ssl_redirect": settings.SECURE_SSL_REDIRECT,
+    "hsts_seconds": settings.SECURE_HSTS_SECONDS,
+    "x_frame_options": settings.X_FRAME_OPTIONS,
+    "audiosocket_host": config.host,
+    "audiosocket_allowed_peers": [str(network) for network in config.allowed_peers],
+    "audiosocket_metrics_host": config.metrics_host,
+}))
+"""
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])
+def test_a_missing_production_secret_stops_start_up_naming_the_variable(missing):
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert f"Set the {missing} environment variable" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("secret_key", "problem"),
+    [
+        ("development-only-insecure-key-never-use-in-production", "is the development default"),
+        ("too-short-to-be-a-secret", "is 24 characters long"),
+    ],
+)
+def test_a_weak_production_secret_key_is_refused_with_check_e003(secret_key, problem):
+    result = manage("check", **{**PRODUCTION, "SECRET_KEY": secret_key})
+    assert result.returncode != 0
+    assert "callcenter.E003" in result.stderr and f"SECRET_KEY {problem}" in result.stderr
+
+
+def test_e003_knows_the_development_profiles_default_key():
+    from callcenter.checks import DEVELOPMENT_SECRET_KEY
+
+    result = manage("shell", "-c", "from django.conf import settings; print(settings.SECRET_KEY)")
+    assert result.stdout.strip().splitlines()[-1] == DEVELOPMENT_SECRET_KEY
+    assert manage("check").returncode == 0, "the development profile may keep it"
+
+
+def test_empty_allowed_hosts_in_production_is_refused_with_check_e004():
+    result = manage("check", **{**PRODUCTION, "ALLOWED_HOSTS": ""})
+    assert result.returncode != 0
+    assert "callcenter.E004" in result.stderr
+
+
+def test_production_turns_debug_off_and_cookies_secure_and_keeps_the_audiosocket_on_loopback():
+    result = manage("shell", "-c", PRINT_SECURITY, **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found["debug"] is False
+    assert found["session_cookie_secure"] and found["csrf_cookie_secure"]
+    assert found["session_cookie_httponly"]
+    assert found["ssl_redirect"] and found["hsts_seconds"] >= 60 * 60 * 24 * 30
+    assert found["x_frame_options"] == "DENY"
+    # AudioSocket has no authentication: unless told otherwise, only this host can reach it.
+    assert found["audiosocket_host"] == "127.0.0.1"
+    assert found["audiosocket_allowed_peers"] == ["127.0.0.0/8", "::1/128"]
+    assert found["audiosocket_metrics_host"] == "127.0.0.1"
+
+
+def test_debug_switched_on_in_production_fails_the_deploy_check():
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", **{**PRODUCTION, "DEBUG": "true"}
+    )
+    assert result.returncode != 0
+    assert "security.W018" in result.stdout + result.stderr
+
+
+def test_the_documented_production_configuration_passes_check_deploy():
+    """.env.example as a shop would fill it in: every setting added since (notifications, mail,
+    metrics, engines) on its documented value, and still no deploy warning."""
+    env = {**PRODUCTION, "ENV_FILE": str(ROOT / ".env.example")}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = manage("shell", "-c", PRINT_SECURITY, **env)
+    assert json.loads(shown.stdout.strip().splitlines()[-1])["debug"] is False
+
+
+# --- No secret is committed ---------------------------------------------------------------------
+
+SECRET_LOOKING = {
+    "an OpenAI-style API key": re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}"),
+    "an AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    "an AWS secret key": re.compile(r"aws_secret_access_key\s*[=:]\s*\S{20,}", re.I),
+    "a private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    "a Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
+    "a GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
+    "a Slack token": re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+}
+
+
+def secrets_in(text: str) -> list[str]:
+    return [kind for kind, pattern in SECRET_LOOKING.items() if pattern.search(text)]
+
+
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
+
+
+def _files_git_would_commit() -> list[Path]:
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    listed = _git("ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    assert listed.returncode == 0, listed.stderr
+    return [ROOT / name for name in listed.stdout.split("\0") if name]
+
+
+def test_the_secret_patterns_catch_what_they_are_meant_to():
+    # Built at run time, so this file holds no secret-looking literal itself.
+    planted = [
+        "OPENAI_API_KEY=sk-" + "a1B2" * 12,
+        "key = 'AKIA" + "ABCDEFGHIJ234567'",
+        "-----BEGIN " + "OPENSSH PRIVATE KEY-----",
+        "GOOGLE_API_KEY=AIza" + "x" * 35,
+    ]
+    for line in planted:
+        assert secrets_in(line), line
+    assert secrets_in("OPENAI_API_KEY=\nSECRET_KEY=\nsk-learn is a library") == []
+
+
+def test_no_secret_looking_literal_is_committed():
+    found = []
+    for path in _files_git_would_commit():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
+            continue  # binary files, and files deleted in the working tree
+        found += [f"{path.relative_to(ROOT)}: {kind}" for kind in secrets_in(text)]
+    assert found == []
+
+
+def test_the_local_env_file_is_ignored_by_git_and_not_tracked():
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    assert _git("check-ignore", "--quiet", ".env").returncode == 0
+    assert _git("ls-files", "--error-unmatch", ".env").returncode != 0

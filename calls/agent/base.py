@@ -32,6 +32,7 @@ class AgentReply:
     text: str
     action: Action = Action.CONTINUE
     outcome: str = ""  # a calls.models.CallOutcome to record, when the reply settles one
+    reason: str = ""  # why the call ends, when the action ends it (stored as Call.end_reason)
 
 
 class Agent(ABC):

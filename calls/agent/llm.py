@@ -199,7 +199,10 @@ class LLMAgent(Agent):
             # Slow, away or talking nonsense: the caller hears the stored apology and a person.
             logger.warning("call %s: the LLM agent failed: %s", context.call_uuid, error)
             return AgentReply(
-                prompt(APOLOGY_TRANSFER, context.language), Action.TRANSFER, CallOutcome.TRANSFERRED
+                prompt(APOLOGY_TRANSFER, context.language),
+                Action.TRANSFER,
+                CallOutcome.TRANSFERRED,
+                f"the LLM agent failed: {error}"[:200],
             )
 
     def _complete(self, context: CallContext, messages: list[dict]) -> dict:

@@ -24,6 +24,12 @@ class TCPProxy:
         """The service goes away: open connections drop and new ones are refused."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would leave the
+            # socket listening until that accept() returned.
+            try:
+                listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             listener.close()
         with self._lock:
             for connection in self._connections:
@@ -45,6 +51,9 @@ class TCPProxy:
                 client, _ = listener.accept()
             except OSError:
                 return  # cut
+            if self._listener is not listener:
+                client.close()  # accepted as the proxy was being cut
+                return
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
             except OSError:
