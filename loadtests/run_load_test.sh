@@ -2,7 +2,7 @@
 # Load test with Locust: real AudioSocket calls against a real run_audiosocket and HTTP health
 # checks against a real Daphne, for one profile; exits non-zero when the profile's NFR is missed.
 #
-#   loadtests/run_load_test.sh quick|normal|peak|stress|production
+#   loadtests/run_load_test.sh quick|normal|peak|stress|production|soak
 #
 # Profiles (users = concurrent callers):      NFR checked
 #   quick        5 users,  90 s               turn latency p95 < 2 s, no errors (runs in CI)
@@ -10,6 +10,7 @@
 #   peak        50 users, 300 s               turn latency p95 < 3 s, errors < 5 %
 #   stress     100 users, 300 s               none: finds where the service bends
 #   production 200 users, 600 s               none: the configured call limit (AUDIOSOCKET_MAX_CALLS)
+#   soak       200 users, 30 min              memory does not grow without bound (see below)
 #
 # It starts what it needs: migrates the database (DATABASE_URL, or a throw-away SQLite file),
 # loads the sample catalog, synthesises the callers' utterances once, starts run_audiosocket and
@@ -17,8 +18,21 @@
 # already running, set LOAD_AUDIOSOCKET=host:port and LOAD_WEB_URL=http://host:port (the report
 # then has no server CPU and memory unless LOAD_SERVER_PID is set).
 # Users are concurrent callers; one more Locust user checks the web process's /healthz.
+# LOAD_WORKERS=N runs run_audiosocket with --workers N (one process by default).
 # RUN_TIME overrides the profile's duration (e.g. RUN_TIME=2m). Reports: loadtests/results/
 # <profile>-<time>{_stats.csv,_stats_history.csv,_failures.csv,.html,.json,-server.log}.
+#
+# soak: the production load for 30 minutes (RUN_TIME overrides; SOAK_USERS overrides the 200
+# callers, so that a smaller machine soaks at the load it sustains). memory_sampler.py records
+# every SOAK_INTERVAL seconds (15) the RSS, USS, open fds and threads of run_audiosocket (and
+# its workers, with LOAD_WORKERS) and Daphne, or of LOAD_SERVER_PID when the servers are not
+# started here, into soak-<time>-memory.csv; soak_report.py then prints a report, writes
+# soak-<time>-soak.json (and merges it into soak-<time>.json under "soak") and fails when a
+# process's RSS grows faster than SOAK_MAX_GROWTH_MB_PER_HOUR (50) over the steady state (after
+# a warm-up of 20 % of the run or 3 minutes, whichever is less) or its fds grow by more than
+# SOAK_MAX_FD_GROWTH (50). Errors fail it only when SOAK_MAX_ERRORS is set (a count, or a rate
+# such as 1%): 200 callers saturate a 2-core machine's speech-to-text, so there errors measure
+# capacity, not a leak. See loadtests/README.md.
 set -euo pipefail
 
 PROFILE=${1:-quick}
@@ -28,7 +42,9 @@ case "$PROFILE" in
     peak)       USERS=50;  SPAWN=5; TIME=300s; P95_MS=3000; MAX_ERRORS=0.05 ;;
     stress)     USERS=100; SPAWN=5; TIME=300s; P95_MS="";   MAX_ERRORS="" ;;
     production) USERS=200; SPAWN=10; TIME=600s; P95_MS="";  MAX_ERRORS="" ;;
-    *) echo "unknown profile '$PROFILE': quick, normal, peak, stress or production" >&2; exit 2 ;;
+    soak)       USERS=${SOAK_USERS:-200}; SPAWN=10; TIME=30m; P95_MS=""; MAX_ERRORS="" ;;
+    *) echo "unknown profile '$PROFILE': quick, normal, peak, stress, production or soak" >&2
+       exit 2 ;;
 esac
 TIME=${RUN_TIME:-$TIME}
 
@@ -75,7 +91,9 @@ fi
 
 if [ -z "${LOAD_AUDIOSOCKET:-}" ]; then
     PORT=$(free_port)
-    "$PY" manage.py run_audiosocket --host 127.0.0.1 --port "$PORT" \
+    WORKER_ARGS=()
+    [ "${LOAD_WORKERS:-1}" -gt 1 ] && WORKER_ARGS=(--workers "$LOAD_WORKERS")
+    "$PY" manage.py run_audiosocket --host 127.0.0.1 --port "$PORT" "${WORKER_ARGS[@]}" \
         --max-calls $(( USERS > 200 ? USERS : 200 )) >"$RESULTS/$STAMP-server.log" 2>&1 &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
@@ -88,6 +106,8 @@ fi
 
 if [ -z "${LOAD_WEB_URL:-}" ]; then
     WEB_PORT=$(free_port)
+    # /healthz probes the AudioSocket server: the one this run loads, not the default port
+    export HEALTHZ_AUDIOSOCKET_ADDRESS=${HEALTHZ_AUDIOSOCKET_ADDRESS:-$LOAD_AUDIOSOCKET}
     "$PY" -m daphne -b 127.0.0.1 -p "$WEB_PORT" callcenter.asgi:application \
         >"$RESULTS/$STAMP-web.log" 2>&1 &
     WEB_PID=$!
@@ -104,11 +124,41 @@ export LOAD_NFR_P95_MS=$P95_MS
 export LOAD_REPORT=$RESULTS/$STAMP
 [ -n "$MAX_ERRORS" ] && export LOAD_NFR_MAX_ERROR_RATE=$MAX_ERRORS
 
+SAMPLER_PID=""
+if [ "$PROFILE" = soak ]; then
+    SAMPLED=()
+    [ -n "${LOAD_SERVER_PID:-}" ] && SAMPLED+=(--process "run_audiosocket=$LOAD_SERVER_PID" \
+        --children run_audiosocket)
+    [ -n "${WEB_PID:-}" ] && SAMPLED+=(--process "daphne=$WEB_PID")
+    if [ ${#SAMPLED[@]} -gt 0 ]; then
+        "$PY" loadtests/memory_sampler.py --output "$RESULTS/$STAMP-memory.csv" \
+            --interval "${SOAK_INTERVAL:-15}" "${SAMPLED[@]}" &
+        SAMPLER_PID=$!
+        PIDS+=("$SAMPLER_PID")
+        echo "=== memory sampler (pid $SAMPLER_PID) every ${SOAK_INTERVAL:-15} s:" \
+            "$RESULTS/$STAMP-memory.csv"
+    else
+        echo "=== no server process to sample (set LOAD_SERVER_PID): no memory verdict" >&2
+    fi
+fi
+
 echo "=== locust"
 status=0
 "$PY" -m locust -f loadtests/locustfile.py --headless --only-summary \
     --users $(( USERS + 1 )) --spawn-rate "$SPAWN" --run-time "$TIME" --stop-timeout 60 \
     --host "$LOAD_WEB_URL" --csv "$RESULTS/$STAMP" --html "$RESULTS/$STAMP.html" \
     --loglevel WARNING || status=$?
+if [ -n "$SAMPLER_PID" ]; then
+    kill -TERM "$SAMPLER_PID" 2>/dev/null || true
+    wait "$SAMPLER_PID" 2>/dev/null || true
+    soak_status=0
+    "$PY" loadtests/soak_report.py --memory "$RESULTS/$STAMP-memory.csv" \
+        --locust "$RESULTS/$STAMP.json" --run-time "$TIME" --output "$RESULTS/$STAMP-soak.json" \
+        --max-growth-mb-per-hour "${SOAK_MAX_GROWTH_MB_PER_HOUR:-50}" \
+        --max-fd-growth "${SOAK_MAX_FD_GROWTH:-50}" \
+        ${SOAK_MAX_ERRORS:+--max-errors "$SOAK_MAX_ERRORS"} || soak_status=$?
+    [ "$status" -eq 0 ] && status=$soak_status
+    echo "=== soak: $RESULTS/$STAMP{-memory.csv,-soak.json}"
+fi
 echo "=== reports: $RESULTS/$STAMP{_stats.csv,.html,.json}"
 exit $status

@@ -40,7 +40,7 @@ def test_every_registered_model_has_working_list_add_and_change_pages(
         if model_admin.has_add_permission(staff_client.request().wsgi_request):
             assert staff_client.get(_admin_url(model, "add")).status_code == 200, model
         checked.append(model.__name__)
-    assert sorted(checked) == ["Brand", "Call", "Order", "Tire", "Turn"]
+    assert sorted(checked) == ["Brand", "Call", "Notification", "Order", "Tire", "Turn"]
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client, one_of_everything):
@@ -147,7 +147,8 @@ def test_an_impossible_status_change_is_refused_with_a_message(staff_client, one
 
 
 def _post_order_form(client, order, **fields):
-    """Submit the order's change form as staff would, with its (read-only) items inline."""
+    """Submit the order's change form as staff would, with its read-only inlines (items and
+    notifications)."""
     item = order.items.get()
     form = {
         "customer_name": order.customer_name,
@@ -162,6 +163,17 @@ def _post_order_form(client, order, **fields):
         "items-0-id": item.pk,
         "items-0-order": order.pk,
     }
+    notifications = list(order.notifications.values_list("pk", flat=True))
+    form.update(
+        {
+            "notifications-TOTAL_FORMS": str(len(notifications)),
+            "notifications-INITIAL_FORMS": str(len(notifications)),
+            "notifications-MIN_NUM_FORMS": "0",
+            "notifications-MAX_NUM_FORMS": "1000",
+        }
+    )
+    for i, pk in enumerate(notifications):
+        form.update({f"notifications-{i}-id": pk, f"notifications-{i}-order": order.pk})
     return client.post(_admin_url(Order, "change", order.pk), {**form, **fields})
 
 
