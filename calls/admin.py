@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from callcenter.admin_search import BoundedSearchMixin
 from callcenter.csv_export import csv_response, dated_filename
 
 from . import reports
@@ -65,7 +66,7 @@ class TurnInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Call)
-class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CallAdmin(BoundedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "started_at",
         "short_uuid",
@@ -184,7 +185,7 @@ def _call_row(call: Call) -> list:
 
 
 @admin.register(Turn)
-class TurnAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TurnAdmin(BoundedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Search what callers said across all calls."""
 
     list_display = ["created_at", "call_link", "sequence", "role", "via", "text", "total_ms"]

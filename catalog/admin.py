@@ -3,12 +3,14 @@
 from django.contrib import admin
 from django.db.models import Count
 
+from callcenter.admin_search import BoundedSearchMixin
+
 from .models import Brand, Tire
 from .services import parse_written_size
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(BoundedSearchMixin, admin.ModelAdmin):
     list_display = ["name", "aliases", "tire_count"]
     search_fields = ["name", "aliases"]
     readonly_fields = ["created_at"]
@@ -22,7 +24,7 @@ class BrandAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tire)
-class TireAdmin(admin.ModelAdmin):
+class TireAdmin(BoundedSearchMixin, admin.ModelAdmin):
     list_display = [
         "sku",
         "brand",

@@ -6,8 +6,10 @@ prices with a decimal comma and spaces, and season and yes/no words in English, 
 Russian. Each bad cell is reported by its spreadsheet row number and column.
 """
 
+import codecs
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -35,6 +37,13 @@ OPTIONAL_COLUMNS = ("studded", "is_active")
 INTEGER_COLUMNS = ("width", "profile", "rim_diameter", "load_index", "stock_quantity")
 TIRE_FIELDS = (*REQUIRED_COLUMNS[2:], *OPTIONAL_COLUMNS)
 MAX_REPORTED_ERRORS = 50
+# Far above any shop's catalog (tens of thousands of rows), far below what would strain memory:
+# the whole file is checked before anything is written, so it is held in memory at once.
+MAX_FILE_BYTES = 32 * 2**20
+MAX_COLUMNS = 50
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"); "-5" is a number, not one.
+_FORMULA_START = re.compile(r"[=@+-]")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+([.,]\d+)?")
 
 SEASON_WORDS = {
     Season.SUMMER: {"summer", "літо", "літні", "літня", "лето", "летние", "летняя"},
@@ -92,14 +101,29 @@ def import_catalog(
 
 
 def _read_text(source, encoding: str) -> str:
+    too_big = CatalogImportError(
+        [
+            f"The file is larger than {MAX_FILE_BYTES // 2**20} MB: it cannot be a tire catalog "
+            "(is it the right file?). Split it into smaller files."
+        ]
+    )
     if isinstance(source, str | Path):
+        if Path(source).stat().st_size > MAX_FILE_BYTES:
+            raise too_big
         raw = Path(source).read_bytes()
     else:
-        raw = source.read()
+        raw = source.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise too_big
     if isinstance(raw, str):
-        return raw
+        return _text_without_nul(raw)
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and encoding.lower().replace(
+        "_", "-"
+    ).startswith("utf-8"):
+        # Excel's "Unicode text" and some accounting exports: the BOM says what it is.
+        encoding = "utf-16"
     try:
-        return raw.decode(encoding)
+        return _text_without_nul(raw.decode(encoding))
     except UnicodeDecodeError as error:
         raise CatalogImportError(
             [
@@ -111,13 +135,33 @@ def _read_text(source, encoding: str) -> str:
         raise CatalogImportError([f"Unknown encoding {encoding!r}."]) from error
 
 
+def _text_without_nul(text: str) -> str:
+    at = text.find("\x00")
+    if at >= 0:
+        line = text.count("\n", 0, at) + 1
+        raise CatalogImportError(
+            [
+                f"The file contains NUL bytes (first on line {line}): it is not a CSV text file. "
+                "A spreadsheet (.xlsx) or a UTF-16 file without a BOM? Save it as CSV UTF-8."
+            ]
+        )
+    return text
+
+
 def _parse_rows(text: str) -> list[dict]:
     if not text.strip():
         raise CatalogImportError(["The file is empty: it needs a header row and tire rows."])
-    header_line = text.splitlines()[0]
+    header_line = io.StringIO(text).readline()
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+    if max(header_line.count(";"), header_line.count(",")) >= MAX_COLUMNS:
+        raise CatalogImportError(
+            [f"The header row has more than {MAX_COLUMNS} columns: is it the right file?"]
+        )
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = [name.strip().lower().replace(" ", "_") for name in next(reader)]
+    try:
+        header = [name.strip().lower().replace(" ", "_") for name in next(reader)]
+    except csv.Error as error:
+        raise CatalogImportError([f"row 1: {error}"]) from error
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
         raise CatalogImportError(
@@ -129,7 +173,7 @@ def _parse_rows(text: str) -> list[dict]:
     errors: list[str] = []
     rows: list[dict] = []
     seen_skus: dict[str, int] = {}
-    for row_number, cells in enumerate(reader, start=2):
+    for row_number, cells in _rows(reader):
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) > len(header):
@@ -158,6 +202,20 @@ def _parse_rows(text: str) -> list[dict]:
     return rows
 
 
+def _rows(reader):
+    """(row number, cells) of each row; a row the CSV reader cannot read is refused by number."""
+    row_number = 1
+    while True:
+        row_number += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise CatalogImportError([f"row {row_number}: {error}"]) from error
+        yield row_number, cells
+
+
 def _convert(values: dict[str, str], row_number: int) -> tuple[dict | None, list[str]]:
     errors: list[str] = []
 
@@ -169,6 +227,8 @@ def _convert(values: dict[str, str], row_number: int) -> tuple[dict | None, list
         row[column] = values.get(column, "")
         if not row[column]:
             bad(column, "is empty")
+        elif _FORMULA_START.match(row[column]) and not _PLAIN_NUMBER.fullmatch(row[column]):
+            bad(column, f"{row[column][:40]!r} looks like a spreadsheet formula, not a name")
     for column in INTEGER_COLUMNS:
         raw = values.get(column, "")
         try:
@@ -207,6 +267,9 @@ def _convert(values: dict[str, str], row_number: int) -> tuple[dict | None, list
         return None, errors
     if len(row["sku"]) > Tire._meta.get_field("sku").max_length:
         bad("sku", "is longer than 64 characters")
+        return None, errors
+    if len(row["brand"]) > Brand._meta.get_field("name").max_length:
+        bad("brand", "is longer than 80 characters")
         return None, errors
     return row, errors
 

@@ -7,6 +7,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.html import format_html
 
+from callcenter.admin_search import BoundedSearchMixin
 from callcenter.csv_export import csv_response, dated_filename
 
 from . import services
@@ -60,7 +61,7 @@ class NotificationInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(BoundedSearchMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "created_at",
@@ -195,7 +196,7 @@ def _order_row(order: Order) -> list:
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(BoundedSearchMixin, admin.ModelAdmin):
     """The notifications outbox: staff see what failed and send it again once fixed."""
 
     list_display = [

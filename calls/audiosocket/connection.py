@@ -38,15 +38,28 @@ class CallConnection:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     async def read_packets(self, timeout: float) -> list[Packet]:
-        """The packets of the next read; raises TimeoutError, ProtocolError or ConnectionClosed.
+        """The packets of the next read; raises ProtocolError, ConnectionClosed, or TimeoutError
+        when no whole packet came within `timeout` seconds.
 
         Valid packets that came in the same read as a malformed one are returned first; the
         error is raised by the following call.
         """
         if self._deferred_error is not None:
             raise self._deferred_error
+        # The time-out is for a whole packet, not for each read: a peer trickling a byte at a
+        # time (slow loris) must not hold its connection past the handshake or idle time-out.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         while True:
-            data = await self._read(timeout)
+            left = deadline - loop.time()
+            if left <= 0:
+                raise TimeoutError
+            try:
+                data = await self._read(left)
+            except ConnectionError as error:
+                # A reset (RST) is the peer closing too, only abruptly (a port scan does it
+                # before any UUID): not a server failure to log with a traceback.
+                raise ConnectionClosed(f"the peer reset the connection: {error}") from error
             if not data:
                 raise ConnectionClosed("the peer closed the connection")
             self.bytes_in += len(data)
