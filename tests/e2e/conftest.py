@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 from django.conf import settings
 
-from tests.helpers.server_process import start_server
+from tests.helpers.server_process import free_port, start_server
 
 # Short enough for a test to wait through twice, long enough not to interrupt a slow turn.
 E2E_NO_INPUT_TIMEOUT = 4.0
@@ -47,3 +47,14 @@ def local_server(server):
     if not getattr(server, "local", False):
         pytest.skip("needs a server this test starts and stops (not E2E_AUDIOSOCKET_HOST)")
     return server
+
+
+@pytest.fixture
+def metered_server():
+    """A server of this test's own that serves /metrics and /healthz on a free port. The repeat
+    agent says back what it heard: the call is real, the dialogue beside the point."""
+    metrics_port = free_port()
+    process = start_server("--metrics-port", str(metrics_port), env={"AGENT": "repeat"})
+    process.metrics_port = metrics_port
+    yield process
+    process.stop()

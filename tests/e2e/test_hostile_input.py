@@ -25,6 +25,7 @@ from calls.audiosocket.protocol import (
 )
 from calls.models import Call, CallOutcome, CallStatus, Turn, TurnInput, TurnRole
 from tests.helpers.audiosocket_client import AudioSocketClient
+from tests.helpers.call_records import ended_call, wait_for
 from tests.helpers.server_process import ServerProcess, start_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
@@ -66,22 +67,6 @@ async def greeting_delay(server: ServerProcess, timeout: float = 10.0) -> float:
         return response.first_audio_at - started
     finally:
         await client.hangup()
-
-
-async def wait_for(predicate, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := await predicate():
-            return result
-        await asyncio.sleep(0.1)
-    raise AssertionError("the condition did not come true in time")
-
-
-async def ended_call(call_uuid: uuid.UUID) -> Call:
-    async def ended():
-        return await Call.objects.filter(uuid=call_uuid, status=CallStatus.ENDED).afirst()
-
-    return await wait_for(ended)
 
 
 async def read_until_closed(reader: asyncio.StreamReader, timeout: float) -> bytes:

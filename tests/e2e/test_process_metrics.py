@@ -13,26 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers.audiosocket_client import AudioSocketClient
 from tests.helpers.call_records import ended_call_turns
-from tests.helpers.server_process import start_server
 from tests.helpers.voices import caller_voice
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def metered_server():
-    metrics_port = _free_port()
-    # The repeat agent says back what it heard: the call is real, the dialogue beside the point.
-    process = start_server("--metrics-port", str(metrics_port), env={"AGENT": "repeat"})
-    process.metrics_port = metrics_port
-    yield process
-    process.stop()
 
 
 async def _get(port: int, path: str) -> tuple[int, str]:

@@ -13,7 +13,8 @@ import pytest
 from calls.audiosocket.protocol import Kind, encode, encode_audio, encode_uuid
 from calls.models import Call, CallOutcome, CallStatus, Turn, TurnInput
 from tests.helpers.audiosocket_client import AudioSocketClient
-from tests.helpers.server_process import start_server
+from tests.helpers.call_records import ended_call, wait_for
+from tests.helpers.server_process import free_port, start_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
@@ -43,22 +44,6 @@ async def _read_frames(client: AudioSocketClient, seconds: float) -> list[tuple[
     return frames
 
 
-async def _wait_for(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := await predicate():
-            return result
-        await asyncio.sleep(0.1)
-    raise AssertionError("the condition did not come true in time")
-
-
-async def _ended_call(call_uuid: uuid.UUID) -> Call:
-    async def ended():
-        return await Call.objects.filter(uuid=call_uuid, status=CallStatus.ENDED).afirst()
-
-    return await _wait_for(ended)
-
-
 @pytest.mark.slow
 async def test_a_hundred_concurrent_calls_each_get_steady_20_ms_frames(server):
     clients = await asyncio.gather(*(_call(server) for _ in range(100)))
@@ -80,7 +65,7 @@ async def test_a_hundred_concurrent_calls_each_get_steady_20_ms_frames(server):
     )
 
     for client in clients:
-        call = await _ended_call(client.call_uuid)
+        call = await ended_call(client.call_uuid)
         assert call.outcome == CallOutcome.ABANDONED
         assert call.end_reason == "caller hung up"
         assert call.answered_at is not None and call.sample_rate == 8000
@@ -93,7 +78,7 @@ async def test_a_16_khz_caller_is_answered_at_16_khz(server):
     await client.hangup()
     assert frames and {len(payload) for _, payload in frames} == {640}
     assert client.last_audio_kind == Kind.AUDIO_16K
-    assert (await _ended_call(client.call_uuid)).sample_rate == 16000
+    assert (await ended_call(client.call_uuid)).sample_rate == 16000
 
 
 async def test_the_greeting_is_spoken_and_recorded_as_the_bots_turn(server):
@@ -102,7 +87,7 @@ async def test_the_greeting_is_spoken_and_recorded_as_the_bots_turn(server):
     response = await client.read_audio_response(silence_gap_ms=400, first_frame_timeout=5)
     assert response.duration_ms > 1000
     await client.hangup()
-    call = await _ended_call(client.call_uuid)
+    call = await ended_call(client.call_uuid)
     turn = await Turn.objects.filter(call=call).afirst()
     assert turn.role == "bot" and "How can I help you" in turn.text
     assert turn.end_ms - turn.start_ms >= 1000 and turn.interrupted is False
@@ -122,7 +107,7 @@ async def test_a_garbage_connection_is_closed_while_a_good_call_carries_on(serve
     frames = await _read_frames(good, 1.0)
     assert len(frames) >= 45, "the good call kept its audio"
     await good.hangup()
-    failed = await _ended_call(garbage.call_uuid)
+    failed = await ended_call(garbage.call_uuid)
     assert failed.outcome == CallOutcome.FAILED
     assert "unknown packet kind 0x42" in failed.end_reason
 
@@ -145,7 +130,7 @@ async def test_a_bad_first_packet_is_hung_up_and_recorded(server, first_bytes, r
     async def recorded():
         return await Call.objects.filter(end_reason__contains=reason).afirst()
 
-    call = await _wait_for(recorded)
+    call = await wait_for(recorded)
     assert call.outcome == CallOutcome.FAILED and call.status == CallStatus.ENDED
 
 
@@ -166,7 +151,7 @@ async def test_a_caller_gone_silent_is_ended_after_the_idle_timeout(server):
         if packet.kind == Kind.HANGUP:
             break
     assert 2.5 <= time.monotonic() - started <= 6
-    call = await _ended_call(client.call_uuid)
+    call = await ended_call(client.call_uuid)
     assert "idle time-out" in call.end_reason and call.outcome == CallOutcome.FAILED
 
 
@@ -177,21 +162,21 @@ async def test_dtmf_digits_reach_the_session_and_are_recorded(server):
         await client.send_dtmf(digit)
     await asyncio.sleep(0.5)
     await client.hangup()
-    call = await _ended_call(client.call_uuid)
+    call = await ended_call(client.call_uuid)
 
     async def digits():
         rows = Turn.objects.filter(call=call, via=TurnInput.DTMF).order_by("sequence")
         texts = [t async for t in rows.values_list("text", flat=True)]
         return texts if len(texts) == 3 else None
 
-    assert await _wait_for(digits) == ["0", "#", "5"]
+    assert await wait_for(digits) == ["0", "#", "5"]
 
 
 async def test_an_error_packet_from_asterisk_ends_the_call_with_its_reason(server):
     client = await _call(server)
     client.start_background_silence()
     await client.send_raw(encode(Kind.ERROR, b"\x02"))
-    call = await _ended_call(client.call_uuid)
+    call = await ended_call(client.call_uuid)
     assert call.end_reason == "Asterisk reported a frame forwarding error"
     assert call.outcome == CallOutcome.FAILED
 
@@ -208,7 +193,7 @@ async def test_callers_above_max_calls_hear_a_busy_message_and_are_hung_up():
         assert response.duration_ms > 1000, "the busy message was played"
         await third.wait_closed(timeout=10)
         assert third.received_hangup
-        busy = await _ended_call(third.call_uuid)
+        busy = await ended_call(third.call_uuid)
         assert busy.outcome == CallOutcome.FAILED and busy.end_reason.startswith("busy")
         # The two calls in progress were not disturbed.
         assert len(await _read_frames(first, 0.5)) >= 20
@@ -275,24 +260,16 @@ async def test_calls_still_live_after_the_grace_period_are_hung_up_and_saved():
     assert call.end_reason == "server shutting down" and call.status == CallStatus.ENDED
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.slow
 async def test_workers_share_one_port_and_all_drain_on_sigterm():
-    port = str(_free_port())
+    port = str(free_port())
     server = start_server("--workers", "2", "--port", port)
     try:
 
         async def both_listening() -> bool:
             return server.log.count("listening on") == 2
 
-        await _wait_for(both_listening, timeout=30)
+        await wait_for(both_listening, timeout=30)
         pids = set(re.findall(r"\(pid (\d+)\) listening", server.log))
         assert len(pids) == 2 and str(server.process.pid) not in pids
         clients = [await _call(server) for _ in range(12)]

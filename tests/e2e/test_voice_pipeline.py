@@ -3,7 +3,6 @@ in real time, is endpointed, transcribed into a Turn row and answered; a caller 
 the bot stops it at once; every stage's latency is stored and exported to Prometheus."""
 
 import asyncio
-import socket
 import time
 import urllib.request
 
@@ -13,31 +12,16 @@ from calls.models import TurnRole
 from calls.voice.audio import peak
 from tests.helpers.audiosocket_client import SILENCE_PEAK, AudioSocketClient
 from tests.helpers.call_records import ended_call_turns
-from tests.helpers.server_process import start_server
 from tests.helpers.voices import caller_voice
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def server():
-    metrics_port = _free_port()
-    # The repeat agent says back what it heard: these tests are about the voice, not the dialogue.
-    process = start_server("--metrics-port", str(metrics_port), env={"AGENT": "repeat"})
-    process.metrics_port = metrics_port
-    yield process
-    process.stop()
-
-
 @pytest.mark.parametrize("rate", [8000, 16000])
-async def test_a_spoken_request_is_transcribed_answered_and_timed(server, rate):
-    client = await AudioSocketClient.connect(server.host, server.port, sample_rate=rate)
+async def test_a_spoken_request_is_transcribed_answered_and_timed(metered_server, rate):
+    client = await AudioSocketClient.connect(
+        metered_server.host, metered_server.port, sample_rate=rate
+    )
     client.start_background_silence()
     await client.read_audio_response(silence_gap_ms=800)  # the greeting
     await client.send_audio(caller_voice("I need winter tires", rate))
@@ -64,23 +48,23 @@ async def test_a_spoken_request_is_transcribed_answered_and_timed(server, rate):
     assert answer.total_ms >= answer.endpoint_ms + answer.stt_ms - 20
 
 
-async def test_the_stage_histograms_are_exported_after_a_call(server):
-    client = await AudioSocketClient.connect(server.host, server.port)
+async def test_the_stage_histograms_are_exported_after_a_call(metered_server):
+    client = await AudioSocketClient.connect(metered_server.host, metered_server.port)
     client.start_background_silence()
     await client.read_audio_response(silence_gap_ms=800)
     await client.send_audio(caller_voice("Yes, please"))
     await client.read_audio_response(silence_gap_ms=800)
     await client.hangup()
     await ended_call_turns(client.call_uuid, 3)
-    url = f"http://127.0.0.1:{server.metrics_port}/"
+    url = f"http://127.0.0.1:{metered_server.metrics_port}/"
     text = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read().decode())
     for stage in ("endpoint", "stt", "agent", "tts_first_audio", "total"):
         assert f"callcenter_turn_{stage}_seconds_count 1.0" in text, stage
     assert 'callcenter_calls_ended_total{outcome="abandoned"} 1.0' in text
 
 
-async def test_a_caller_speaking_over_the_bot_stops_it_within_a_few_frames(server):
-    client = await AudioSocketClient.connect(server.host, server.port)
+async def test_a_caller_speaking_over_the_bot_stops_it_within_a_few_frames(metered_server):
+    client = await AudioSocketClient.connect(metered_server.host, metered_server.port)
     client.start_background_silence()
     # Wait until the greeting is audible, let it play a second, then talk over it.
     while peak((await client.read_packet(timeout=10)).payload) < SILENCE_PEAK:

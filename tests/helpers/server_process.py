@@ -3,6 +3,7 @@
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -14,6 +15,13 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"listening on (?P<host>[\d.:a-f]+):(?P<port>\d+)")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for servers that need one given)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def database_url() -> str:
