@@ -168,22 +168,6 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 1,
 }
 
-# The periodic tasks (run `celery -A callcenter beat` once per deployment, or `worker -B`).
-CELERY_BEAT_SCHEDULE = {
-    # An order's notifications whose task never reached the broker (Redis was away) are sent.
-    "send-pending-notifications": {
-        "task": "orders.tasks.send_pending_notifications",
-        "schedule": env.float("NOTIFY_SWEEP_INTERVAL", default=60.0),
-    },
-    # Calls whose wrap-up task was lost the same way are wrapped up.
-    "wrap-up-pending-calls": {"task": "calls.tasks.wrap_up_pending_calls", "schedule": 300.0},
-    "purge-old-transcripts": {
-        "task": "calls.tasks.purge_old_transcripts",
-        "schedule": crontab(hour=3, minute=30),
-    },
-    "render-prompts": {"task": "calls.tasks.render_prompts", "schedule": crontab(hour=4, minute=0)},
-}
-
 # --- Notifications (sent by Celery after an order is placed) ---------------------------------
 
 # Outgoing mail: smtp://user:password@host:587 (+tls), or consolemail:// (the default: printed).
@@ -218,6 +202,22 @@ NOTIFY_TIMEOUT = env.float("NOTIFY_TIMEOUT", default=10.0)
 # Transcripts (the turns of a call) older than this many days are deleted nightly; the call's
 # row, its outcome and its orders are kept. 0 keeps transcripts forever.
 TRANSCRIPT_RETENTION_DAYS = env.int("TRANSCRIPT_RETENTION_DAYS", default=365)
+
+# The periodic tasks (run `celery -A callcenter beat` once per deployment, or `worker -B`).
+CELERY_BEAT_SCHEDULE = {
+    # An order's notifications whose task never reached the broker (Redis was away) are sent.
+    "send-pending-notifications": {
+        "task": "orders.tasks.send_pending_notifications",
+        "schedule": NOTIFY_SWEEP_INTERVAL,
+    },
+    # Calls whose wrap-up task was lost the same way are wrapped up.
+    "wrap-up-pending-calls": {"task": "calls.tasks.wrap_up_pending_calls", "schedule": 300.0},
+    "purge-old-transcripts": {
+        "task": "calls.tasks.purge_old_transcripts",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    "render-prompts": {"task": "calls.tasks.render_prompts", "schedule": crontab(hour=4, minute=0)},
+}
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 

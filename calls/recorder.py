@@ -86,6 +86,11 @@ class Recorder:
         self.live.turn_spoken(call_uuid, fields)
 
     @property
+    def outage(self) -> bool:
+        """The last write failed: the database is away and records wait in memory."""
+        return self._outage_since is not None
+
+    @property
     def pending(self) -> int:
         """Calls with changes not yet in the database."""
         return sum(1 for s in self._calls.values() if s.dirty or s.turns)

@@ -1,6 +1,7 @@
 """Celery tasks of the orders app: the notifications about a new order."""
 
 import logging
+import random
 import smtplib
 from datetime import timedelta
 
@@ -46,7 +47,7 @@ def send_notification(self, notification_id: int) -> bool:
         # 10 s, 20 s, 40 s ... up to 20 minutes between tries, with jitter so that a
         # recovered server is not hit by every waiting notification at the same moment.
         countdown = min(10 * 2**self.request.retries, 1200)
-        raise self.retry(exc=error, countdown=countdown * (0.8 + 0.4 * _jitter())) from error
+        raise self.retry(exc=error, countdown=countdown * (0.8 + 0.4 * random.random())) from error
 
 
 @shared_task
@@ -79,9 +80,3 @@ def queue_notifications(notification_ids: list[int]) -> None:
                 error,
             )
             return
-
-
-def _jitter() -> float:
-    import random
-
-    return random.random()

@@ -54,3 +54,13 @@ def fake_speech_api():
     api = FakeSpeechAPI().start()
     yield api
     api.stop()
+
+
+@pytest.fixture
+def receivers():
+    """A local webhook receiver and HTTP SMS gateway for order notifications (tests only)."""
+    from tests.helpers.fake_receivers import FakeReceivers
+
+    fake = FakeReceivers().start()
+    yield fake
+    fake.stop()

@@ -53,13 +53,6 @@ def redis_proxy():
 
 
 @pytest.fixture
-def receivers():
-    fake = FakeReceivers().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def shop_env(tmp_path, receivers):
     """The notification settings a shop sets, for the worker and the process placing orders."""
     return {

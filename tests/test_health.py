@@ -10,7 +10,7 @@ from django.conf import settings
 from callcenter import health
 from calls.audiosocket.protocol import encode_dtmf
 from calls.models import Call
-from tests.helpers.server_process import start_server
+from tests.helpers.server_process import free_port, start_server
 
 
 @pytest.fixture
@@ -21,12 +21,6 @@ def audiosocket_listener(settings):
         listener.listen()
         settings.HEALTHZ_AUDIOSOCKET_ADDRESS = f"127.0.0.1:{listener.getsockname()[1]}"
         yield listener
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.django_db
@@ -58,7 +52,7 @@ def test_healthz_answers_503_and_names_the_failing_part(client, settings, audios
 
 @pytest.mark.django_db
 def test_healthz_is_unhealthy_when_the_audiosocket_server_is_down(client, settings):
-    settings.HEALTHZ_AUDIOSOCKET_ADDRESS = f"127.0.0.1:{_closed_port()}"
+    settings.HEALTHZ_AUDIOSOCKET_ADDRESS = f"127.0.0.1:{free_port()}"
     response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()

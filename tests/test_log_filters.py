@@ -2,7 +2,6 @@
 said, and the row values a database error quotes."""
 
 import logging
-import socket
 import sys
 import uuid
 
@@ -25,6 +24,7 @@ from catalog.models import Season
 from orders.models import Notification, NotificationStatus, Order
 from orders.sms import sms_backend
 from tests.factories import make_brand, make_tire
+from tests.helpers.server_process import free_port
 
 
 @pytest.mark.parametrize(
@@ -121,12 +121,6 @@ def test_the_filter_masks_the_traceback_of_a_logged_exception_too():
 # --- A whole order, from the caller's first words to the last notification ----------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.django_db
 def test_a_whole_order_flow_logs_no_name_no_address_and_no_full_phone_number(
     settings, caplog, django_capture_on_commit_callbacks
@@ -137,7 +131,7 @@ def test_a_whole_order_flow_logs_no_name_no_address_and_no_full_phone_number(
     settings.NOTIFY_STAFF_EMAILS = ["manager@shop.example"]
     settings.NOTIFY_STAFF_PHONES = ["+380501112233"]
     settings.NOTIFY_CUSTOMER_SMS = True
-    settings.NOTIFY_WEBHOOK_URL = f"http://127.0.0.1:{_free_port()}/refused"
+    settings.NOTIFY_WEBHOOK_URL = f"http://127.0.0.1:{free_port()}/refused"
     settings.SMS_BACKEND = "orders.sms.ConsoleSMSBackend"
     sms_backend.cache_clear()
     configured = settings.LOGGING["handlers"]["console"]["filters"]

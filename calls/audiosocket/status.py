@@ -49,7 +49,7 @@ def health(server: ServerState, started_at: float) -> tuple[bool, dict]:
         "max_calls": server.config.max_calls,
         "records_pending": _records_pending(server.recorder),
         # The recorder keeps records in memory while the database is away.
-        "database_writes_failing": getattr(server.recorder, "_outage_since", None) is not None,
+        "database_writes_failing": server.recorder.outage,
         "seconds_since_clock_tick": tick_age,
     }
 

@@ -21,7 +21,7 @@ def _server(**changes) -> SimpleNamespace:
         "accepting": True,
         "sessions": {},
         "config": SimpleNamespace(max_calls=200),
-        "recorder": SimpleNamespace(pending=0, _outage_since=None),
+        "recorder": SimpleNamespace(pending=0, outage=False),
         "clock": SimpleNamespace(last_tick=time.monotonic()),
     }
     return SimpleNamespace(**{**state, **changes})
@@ -53,7 +53,7 @@ def test_a_draining_server_is_unhealthy():
 
 
 def test_a_database_outage_is_reported_but_calls_go_on():
-    recorder = SimpleNamespace(pending=7, _outage_since=123.0)
+    recorder = SimpleNamespace(pending=7, outage=True)
     healthy, body = status.health(_server(recorder=recorder), time.monotonic())
     assert healthy is True  # the recorder keeps the records in memory meanwhile
     assert body["database_writes_failing"] is True and body["records_pending"] == 7

@@ -18,13 +18,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def receivers():
-    fake = FakeReceivers().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def channels(settings, receivers):
     """Every channel on: staff email, webhook and SMS, and the customer's SMS."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
