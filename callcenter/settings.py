@@ -302,6 +302,8 @@ LOGGING = {
     "filters": {
         # Callers' phone numbers, names and addresses are personal data: never logged in full.
         "mask_phone_numbers": {"()": "callcenter.log_filters.MaskPersonalData"},
+        # Celery logs what each task returns; only numbers and truth values are shown.
+        "hide_task_results": {"()": "callcenter.log_filters.HideTaskResults"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s [%(process)d] %(name)s %(message)s"},
@@ -310,7 +312,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["mask_phone_numbers"],
+            "filters": ["hide_task_results", "mask_phone_numbers"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
