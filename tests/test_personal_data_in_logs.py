@@ -1,5 +1,6 @@
 """What real processes print keeps callers' words and admin searches out: a Celery worker's
-task lines and the web server's access log, read from the processes' own output.
+task lines and the web server's access log (Daphne run as deployed), read from the processes'
+own output.
 
 The worker uses Redis database 3 (REDIS_URL names the server).
 """
@@ -10,6 +11,7 @@ import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from celery.app.trace import LOG_SUCCESS
 from celery.app.trace import info as log_task_line
@@ -19,6 +21,7 @@ from django.utils import timezone
 from calls.models import CallOutcome
 from tests.factories import make_call, make_turn
 from tests.helpers.celery_worker import start_worker
+from tests.helpers.web_process import start_daphne
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,3 +86,23 @@ def _celery_trace_logs_at_info():
     logger.setLevel(logging.INFO)
     yield
     logger.setLevel(level)
+
+
+@pytest.mark.slow
+def test_the_web_servers_access_log_leaves_out_what_staff_searched_for():
+    web = start_daphne()
+    try:
+        base = f"http://{web.host}:{web.port}"
+        searches = ["Petrenko", "+380671234567", "067 123 45 67"]
+        for search in searches:
+            response = httpx.get(f"{base}/admin/orders/order/", params={"q": search})
+            assert response.status_code == 302  # to the login page, with the search in `next`
+        httpx.get(f"{base}/healthz")
+        time.sleep(1)  # the last lines reach the pipe
+    finally:
+        web.stop()
+
+    assert 'GET /admin/orders/order/?q=…" 302' in web.log, web.log[-3000:]
+    assert 'GET /healthz" ' in web.log  # every request has its line
+    for leaked in ("Petrenko", "380671234567", "4567", "45 67", "45+67"):
+        assert leaked not in web.log, web.log[-3000:]
