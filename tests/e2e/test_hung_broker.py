@@ -9,7 +9,6 @@ uses Redis database 3.
 """
 
 import json
-import time
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -101,9 +100,7 @@ async def test_a_hung_broker_holds_up_no_caller_and_the_sweeps_catch_up(tmp_path
     try:
         ordering = await _greeted(server)
         searching = await _greeted(server)
-        started = time.monotonic()
         await _ask(ordering, "Yes, please.")
-        waited = time.monotonic() - started
         # The database thread every call shares is free: another caller's search is answered.
         await _ask(searching, "Do you have winter tires?")
         await ordering.hangup()
@@ -117,10 +114,9 @@ async def test_a_hung_broker_holds_up_no_caller_and_the_sweeps_catch_up(tmp_path
 
     order = await Order.objects.filter(source_call__uuid=ordering.call_uuid).afirst()
     assert order is not None, transcript(ordered)
-    # The caller hears the truth: placed, with its number; not an apology after the time-out.
+    # The caller hears the truth: placed, with its number; not the apology AGENT_TIMEOUT brings.
     assert ordered[-1].role == TurnRole.BOT
     assert ordered[-1].text == f"Done, your order number is {order.number}.", transcript(ordered)
-    assert waited < settings.AGENT_TIMEOUT, waited  # generous: the reply took a few seconds
     assert (await Call.objects.aget(uuid=ordering.call_uuid)).outcome == CallOutcome.ORDER_PLACED
     assert searched[-1].text == "We have Nokian Hakkapeliitta R5 at 3900.00.", transcript(searched)
     assert broker.connections >= 1  # it did try the broker
