@@ -63,7 +63,7 @@ def test_a_real_worker_wrapping_up_a_call_logs_none_of_what_the_caller_said(tmp_
 
 def test_celery_success_lines_show_numbers_and_hide_text():
     # The console handler settings.LOGGING configures, with its filters, writing to a buffer.
-    (console,) = [h for h in logging.getLogger().handlers if h.filters]
+    (console,) = [h for h in logging.getLogger().handlers if h.get_name() == "console"]
     buffer = io.StringIO()
     stream = console.setStream(buffer)
     try:
