@@ -71,3 +71,24 @@ class MaskPersonalData(logging.Filter):
 
 class MaskPhoneNumbers(MaskPersonalData):
     """The name settings.LOGGING has used since phone numbers were the only thing masked."""
+
+
+# What Celery's success line may show of a task's return value: a number, a truth value, None.
+_PLAIN_RESULT = re.compile(r"-?\d+(\.\d+)?|True|False|None")
+
+
+class HideTaskResults(logging.Filter):
+    """On a handler: Celery logs "Task … succeeded in 0.01s: <what the task returned>"; a task
+    that returns text (a summary quoting the caller, say) would put it in the log. Numbers and
+    truth values stay readable; anything else is hidden, whatever a future task returns."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = record.args
+        if record.name == "celery.app.trace" and isinstance(context, dict):
+            value = context.get("return_value")
+            if isinstance(value, str) and not _PLAIN_RESULT.fullmatch(value):
+                # Celery passes the same dict as `extra={"data": ...}` for custom handlers.
+                record.args = {**context, "return_value": "(hidden)"}
+                if getattr(record, "data", None) is context:
+                    record.data = record.args
+        return True

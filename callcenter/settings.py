@@ -158,9 +158,19 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-# Queuing a task while the broker is away gives up within about 2 s (the caller, e.g. the
-# recorder, keeps what it could not queue for the periodic sweeps) instead of hanging.
+# A broker that accepts the connection and never answers must not hang whoever talks to it:
+# every connect, read and write on Redis gives up after BROKER_SOCKET_TIMEOUT seconds, so
+# queuing a task fails within a few times that and the sweeps queue it again later. Calls never
+# wait even that long: they queue through callcenter.publisher's thread.
+BROKER_SOCKET_TIMEOUT = env.float("BROKER_SOCKET_TIMEOUT", default=5.0)
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_SOCKET_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_timeout": BROKER_SOCKET_TIMEOUT,
+    "socket_connect_timeout": BROKER_SOCKET_TIMEOUT,
+}
+# Queuing a task while the broker is away gives up after two quick retries instead of waiting
+# for it (what could not be queued is left to the periodic sweeps).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 2,
     "interval_start": 0,
@@ -197,6 +207,11 @@ NOTIFY_SWEEP_MIN_AGE = env.float("NOTIFY_SWEEP_MIN_AGE", default=120.0)
 # Seconds a webhook or SMS gateway may take to answer.
 NOTIFY_TIMEOUT = env.float("NOTIFY_TIMEOUT", default=10.0)
 
+# Calls ended this many seconds ago and still not wrapped up (the task never reached the
+# broker) are wrapped up by the sweep that runs every WRAP_UP_SWEEP_INTERVAL s.
+WRAP_UP_SWEEP_INTERVAL = env.float("WRAP_UP_SWEEP_INTERVAL", default=300.0)
+WRAP_UP_SWEEP_MIN_AGE = env.float("WRAP_UP_SWEEP_MIN_AGE", default=120.0)
+
 # --- Retention ------------------------------------------------------------------------------
 
 # Transcripts (the turns of a call) older than this many days are deleted nightly; the call's
@@ -211,7 +226,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": NOTIFY_SWEEP_INTERVAL,
     },
     # Calls whose wrap-up task was lost the same way are wrapped up.
-    "wrap-up-pending-calls": {"task": "calls.tasks.wrap_up_pending_calls", "schedule": 300.0},
+    "wrap-up-pending-calls": {
+        "task": "calls.tasks.wrap_up_pending_calls",
+        "schedule": WRAP_UP_SWEEP_INTERVAL,
+    },
     "purge-old-transcripts": {
         "task": "calls.tasks.purge_old_transcripts",
         "schedule": crontab(hour=3, minute=30),
@@ -284,6 +302,8 @@ LOGGING = {
     "filters": {
         # Callers' phone numbers, names and addresses are personal data: never logged in full.
         "mask_phone_numbers": {"()": "callcenter.log_filters.MaskPersonalData"},
+        # Celery logs what each task returns; only numbers and truth values are shown.
+        "hide_task_results": {"()": "callcenter.log_filters.HideTaskResults"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s [%(process)d] %(name)s %(message)s"},
@@ -292,7 +312,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["mask_phone_numbers"],
+            "filters": ["hide_task_results", "mask_phone_numbers"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

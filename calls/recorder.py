@@ -211,20 +211,7 @@ def _write_batch(calls: list[dict], turns: list[tuple[uuid.UUID, dict]]) -> None
         raise
     ended = [fields["uuid"] for fields in calls if fields.get("status") == CallStatus.ENDED]
     if ended:
+        # Handed to the publisher's thread: a hung broker never holds this database thread.
+        from .tasks import queue_wrap_ups
+
         queue_wrap_ups(ended)
-
-
-def queue_wrap_ups(call_uuids: list[uuid.UUID]) -> None:
-    """Queue the wrap-up of calls just written as ended. Runs in the database thread, never on
-    the event loop (queuing talks to the broker). A broker outage loses nothing: the periodic
-    sweep (calls.tasks.wrap_up_pending_calls) wraps up every ended call that was missed."""
-    from .tasks import wrap_up_call
-
-    for call_uuid in call_uuids:
-        try:
-            wrap_up_call.delay(str(call_uuid))
-        except Exception as error:
-            logger.warning(
-                "could not queue the wrap-up of call %s (%s); the sweep will", call_uuid, error
-            )
-            return

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from callcenter.publisher import publish
+
 from .models import Call, CallStatus, Turn
 from .voice.tts import TTSError
 from .voice.tts_cache import COMMON_SAMPLE_RATES, render_fixed_prompts
@@ -40,17 +42,26 @@ def render_prompts(languages=None, sample_rates=COMMON_SAMPLE_RATES, force=False
     retry_backoff_max=600,
     max_retries=8,
 )
-def wrap_up_call(call_uuid: str) -> str:
-    """After a call ends (queued by the recorder): its summary line, checks and statistics."""
-    call = wrap_up(call_uuid)
-    return call.summary if call else ""
+def wrap_up_call(call_uuid: str) -> bool:
+    """After a call ends (queued by the recorder): its summary line, checks and statistics.
+    True if it was wrapped up. Never the summary itself: Celery logs what a task returns, and
+    the summary quotes the caller's first words (often their name)."""
+    return wrap_up(call_uuid) is not None
+
+
+def queue_wrap_ups(call_uuids: list) -> None:
+    """Queue the wrap-up of calls just written as ended, without waiting on the broker (the
+    recorder calls this from the database thread every call shares). A broker outage loses
+    nothing: the sweep below wraps up every ended call that was missed."""
+    for call_uuid in call_uuids:
+        publish(wrap_up_call, str(call_uuid), what=f"the wrap-up of call {call_uuid}")
 
 
 @shared_task
 def wrap_up_pending_calls(limit: int = 500) -> int:
     """The sweep: calls that ended a while ago with no wrap-up (its task never reached the
-    broker, or a worker was lost) are wrapped up now."""
-    cutoff = timezone.now() - timedelta(minutes=2)
+    broker, or a worker was lost) are wrapped up now. Runs every WRAP_UP_SWEEP_INTERVAL s."""
+    cutoff = timezone.now() - timedelta(seconds=settings.WRAP_UP_SWEEP_MIN_AGE)
     uuids = list(
         Call.objects.filter(
             status=CallStatus.ENDED, wrapped_up_at__isnull=True, ended_at__lt=cutoff

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from callcenter.publisher import publish
+
 from . import notifications
 from .models import Notification, NotificationStatus
 from .sms import SMSError
@@ -68,15 +70,8 @@ def send_pending_notifications(limit: int = 500) -> int:
 
 
 def queue_notifications(notification_ids: list[int]) -> None:
-    """Queue the tasks after the order's transaction commits. When the broker is away the rows
-    stay pending and the sweep sends them once it is back: the order is never held up."""
+    """Queue the tasks (after the order's transaction commits) without waiting on the broker:
+    when it is away or hung the rows stay pending and the sweep sends them once it is back, so
+    the order, and the caller told it is placed, are never held up."""
     for notification_id in notification_ids:
-        try:
-            send_notification.delay(notification_id)
-        except Exception as error:
-            logger.warning(
-                "could not queue notification %s (%s): the sweep will send it",
-                notification_id,
-                error,
-            )
-            return
+        publish(send_notification, notification_id, what=f"notification {notification_id}")

@@ -34,7 +34,8 @@ def test_an_order_call_is_summarised_with_its_order_and_average_latency():
     make_turn(call, role=TurnRole.BOT, text="Your order number is...", total_ms=1300)
     order = make_order(source_call_id=call.pk)
 
-    assert order.number in wrap_up_call.apply(args=[str(call.uuid)]).get()
+    # True, never the summary: Celery logs what a task returns (the caller's words, a name).
+    assert wrap_up_call.apply(args=[str(call.uuid)]).get() is True
     call.refresh_from_db()
     assert call.summary == f"Order placed: order {order.number} ({order.total}); 5 turns, 1:35"
     assert call.avg_reply_ms == 1100
@@ -77,7 +78,7 @@ def test_wrapping_up_twice_gives_the_same_result_and_a_live_call_is_left_alone()
     wrap_up_call.apply(args=[str(call.uuid)])
     assert Call.objects.get(pk=call.pk).summary == first
     live = make_call()
-    assert wrap_up_call.apply(args=[str(live.uuid)]).get() == ""
+    assert wrap_up_call.apply(args=[str(live.uuid)]).get() is False
     assert Call.objects.get(pk=live.pk).wrapped_up_at is None
 
 
