@@ -21,6 +21,13 @@ Settings (environment): LOAD_AUDIOSOCKET=host:port, LOAD_UTTERANCES (a directory
 make_utterances.py), LOAD_SAMPLE_RATE (8000 or 16000), LOAD_NFR_P95_MS, LOAD_NFR_MAX_ERROR_RATE,
 LOAD_SERVER_PID, LOAD_REPORT, LOAD_CALL_SPREAD (seconds: callers' first calls start at random
 within it). `run_load_test.sh` sets them all for a profile.
+
+With LOAD_VIA=asterisk (and LOAD_ASTERISK_DIR, a running Asterisk that `run_load_test.sh`
+starts), each call goes through a real PBX: the caller listens on a loopback port, drops a call
+file whose bot leg enters the project dialplan (`[tire-shop-inbound]`, or the wideband context
+at 16 kHz) and whose caller leg connects back to it over AudioSocket (`[load-caller]`). The
+caller then hears and speaks exactly as it would on a direct call, but every frame has crossed
+Asterisk's channels and bridge, and the bot got the caller's number through the dialplan.
 """
 
 import json
@@ -57,6 +64,10 @@ UTTERANCES = Path(
 )
 SAMPLE_RATE = int(os.environ.get("LOAD_SAMPLE_RATE", "8000"))
 CALL_SPREAD = float(os.environ.get("LOAD_CALL_SPREAD", "10"))  # seconds
+VIA_ASTERISK = os.environ.get("LOAD_VIA", "direct") == "asterisk"
+ASTERISK_DIR = Path(os.environ.get("LOAD_ASTERISK_DIR", "."))
+ASTERISK_ANSWER_TIMEOUT = 20.0  # seconds for Asterisk to set the call up and connect back
+CODECS = {8000: "slin", 16000: "slin16"}  # the caller leg's AudioSocket channel, c(...)
 REPORT = os.environ.get("LOAD_REPORT", str(Path(__file__).parent / "results" / "locust"))
 
 
@@ -93,9 +104,12 @@ class Call:
     def __init__(self, address: tuple[str, int], rate: int) -> None:
         self.rate = rate
         self.silence = encode_audio(silence(rate), rate)
-        self.sock = socket.create_connection(address, timeout=5)
+        if VIA_ASTERISK:
+            self.sock = call_through_asterisk(rate)
+        else:
+            self.sock = socket.create_connection(address, timeout=5)
+            self.sock.sendall(encode_uuid(uuid.uuid4()))
         self.sock.settimeout(None)
-        self.sock.sendall(encode_uuid(uuid.uuid4()))
         self.outgoing: list[bytes] = []
         self.speech_sent = Event()
         self.closed = False
@@ -201,6 +215,32 @@ class Call:
             self.error = self.error or why
         self.closed = True
         self.speech_sent.set()
+
+
+def call_through_asterisk(rate: int) -> socket.socket:
+    """Place a call through Asterisk and return the caller leg's AudioSocket connection."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(ASTERISK_ANSWER_TIMEOUT)
+    port = listener.getsockname()[1]
+    tag = uuid.uuid4()
+    bot = "bot-project-wideband" if rate == 16000 else "bot-project"
+    spool = ASTERISK_DIR / "var" / "spool" / "asterisk"
+    draft = spool / "tmp" / f"{tag}.call"
+    draft.write_text(
+        f"Channel: Local/s@{bot}\nContext: load-caller\nExtension: s\nPriority: 1\n"
+        f"MaxRetries: 0\nWaitTime: 30\nSetvar: CALL_UUID={tag}\n"
+        f"Setvar: CALLER_TARGET=127.0.0.1:{port}\nSetvar: CALLER_CODEC={CODECS[rate]}\n"
+    )
+    draft.rename(spool / "outgoing" / f"{tag}.call")  # atomic: pbx_spool takes it whole
+    try:
+        connection, _peer = listener.accept()
+    except TimeoutError as error:
+        raise OSError(
+            f"Asterisk did not connect the call within {ASTERISK_ANSWER_TIMEOUT} s"
+        ) from error
+    finally:
+        listener.close()
+    return connection
 
 
 class Caller(User):

@@ -19,6 +19,10 @@
 # then has no server CPU and memory unless LOAD_SERVER_PID is set).
 # Users are concurrent callers; one more Locust user checks the web process's /healthz.
 # LOAD_WORKERS=N runs run_audiosocket with --workers N (one process by default).
+# LOAD_VIA=asterisk places every call through a real Asterisk (ASTERISK_DIR, an unpacked
+# asterisk-min build, or ../shared/asterisk/asterisk-min-*.tar.gz, unpacked under results/)
+# running the project's deploy/asterisk/extensions.conf: the callers' audio crosses the PBX
+# and the bot gets the caller's number from the dialplan (see loadtests/README.md).
 # RUN_TIME overrides the profile's duration (e.g. RUN_TIME=2m). Reports: loadtests/results/
 # <profile>-<time>{_stats.csv,_stats_history.csv,_failures.csv,.html,.json,-server.log}.
 #
@@ -116,6 +120,30 @@ if [ -z "${LOAD_WEB_URL:-}" ]; then
         || { cat "$RESULTS/$STAMP-web.log"; echo "daphne did not start" >&2; exit 1; }
     LOAD_WEB_URL=http://127.0.0.1:$WEB_PORT
     echo "=== daphne on $LOAD_WEB_URL"
+fi
+
+if [ "${LOAD_VIA:-direct}" = asterisk ]; then
+    AST_DIR=$RESULTS/$STAMP-asterisk
+    TARBALL=""
+    if [ -n "${ASTERISK_DIR:-}" ] && [ -x "$ASTERISK_DIR/sbin/asterisk" ]; then
+        mkdir -p "$AST_DIR" && cp -a "$ASTERISK_DIR/." "$AST_DIR/"
+        START=$AST_DIR/start-asterisk.sh
+    else
+        TARBALL=$(ls "$ROOT"/../shared/asterisk/asterisk-min-*.tar.gz 2>/dev/null | tail -n 1 || true)
+        [ -n "$TARBALL" ] || { echo "LOAD_VIA=asterisk needs ASTERISK_DIR or ../shared/asterisk/asterisk-min-*.tar.gz" >&2; exit 2; }
+        START=$(dirname "$TARBALL")/start-asterisk.sh
+    fi
+    bash "$START" ${TARBALL:+--tarball "$TARBALL"} --project-dialplan deploy/asterisk/extensions.conf \
+        --web "$LOAD_WEB_URL" "$AST_DIR" "$LOAD_AUDIOSOCKET" >"$RESULTS/$STAMP-asterisk.log" 2>&1 \
+        || { cat "$RESULTS/$STAMP-asterisk.log"; echo "Asterisk did not start" >&2; exit 1; }
+    cp loadtests/asterisk-load-caller.conf "$AST_DIR/etc/asterisk/load-caller.conf"
+    grep -q load-caller.conf "$AST_DIR/etc/asterisk/extensions.conf" \
+        || printf '\n#include "load-caller.conf"\n' >>"$AST_DIR/etc/asterisk/extensions.conf"
+    "$AST_DIR/bin/astcli" -rx "dialplan reload" >/dev/null
+    stop_asterisk() { "$AST_DIR/bin/astcli" -rx "core stop now" >/dev/null 2>&1 || true; cleanup; }
+    trap stop_asterisk EXIT
+    export LOAD_ASTERISK_DIR=$AST_DIR
+    echo "=== Asterisk from $AST_DIR: calls enter the project dialplan (log: var/log/asterisk/full.log)"
 fi
 
 export LOAD_UTTERANCES=$RESULTS/utterances

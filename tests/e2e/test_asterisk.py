@@ -1,0 +1,182 @@
+"""Calls through a real Asterisk 22 LTS: the project's own deploy/asterisk/extensions.conf,
+unmodified, hands each call to the real run_audiosocket (AudioSocket application at 8 kHz, channel
+driver at 16 kHz) and asks Daphne, through CURL(), for the caller hand-over and the route. Our own
+AudioSocket client proves only what we believed about Asterisk; these tests prove it on Asterisk.
+
+The callers are the Asterisk build's scripted callers (espeak-ng lines, turn-taking: each waits
+for the bot to talk and then to stop) and two of ours (tests/helpers/asterisk.py). Where no
+Asterisk build can be found the tests skip and say how to get one.
+"""
+
+import time
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from calls.models import Call, CallOutcome, CallStatus, TurnRole
+from calls.prompts import GREETING, prompt, split_sentences
+from calls.voice.tts import get_tts_engine
+from catalog.models import Season
+from orders.models import Fulfilment, Order
+from tests.factories import make_brand, make_tire
+from tests.helpers.asterisk import HOW_TO_GET_ONE, Asterisk, find_build, read_wav
+from tests.helpers.server_process import start_server
+from tests.helpers.web_process import start_daphne
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
+
+DIALPLAN_NUMBER = "0671234567"  # the caller number the build's bot-project contexts deliver
+
+
+@pytest.fixture(scope="module")
+def pbx(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Asterisk, the AudioSocket server and Daphne, for this module's calls."""
+    if find_build() == (None, None):
+        pytest.skip(HOW_TO_GET_ONE)
+    with django_db_blocker.unblock():
+        server = start_server(env={"NO_INPUT_TIMEOUT": "15"})
+        web = start_daphne()
+    asterisk = Asterisk.start(
+        tmp_path_factory.mktemp("asterisk"),
+        f"{server.host}:{server.port}",
+        f"http://{web.host}:{web.port}",
+    )
+    yield asterisk
+    asterisk.stop()
+    web.stop()
+    server.stop()
+
+
+@pytest.fixture
+def winter_tires():
+    """Two winter tires of the size the scripted caller asks for; it takes "the first one"."""
+    nokian = make_brand(name="Nokian")
+    michelin = make_brand(name="Michelin")
+    cheaper = make_tire(
+        brand=nokian,
+        model="Hakkapeliitta R5",
+        season=Season.WINTER,
+        price=Decimal("3900"),
+        stock_quantity=12,
+        sku="NOK-R5-16",
+    )
+    make_tire(
+        brand=michelin,
+        model="X-Ice Snow",
+        season=Season.WINTER,
+        price=Decimal("4700"),
+        stock_quantity=8,
+        sku="MIC-XIS-16",
+    )
+    return cheaper  # fmt: skip
+
+
+def ended(call_uuid: str, timeout: float = 30) -> Call:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        call = Call.objects.filter(uuid=call_uuid, status=CallStatus.ENDED).first()
+        if call is not None:
+            return call
+        time.sleep(0.3)
+    raise AssertionError(f"call {call_uuid} was not recorded as ended")
+
+
+def transcript(call: Call) -> str:
+    return "\n".join(f"{t.role}: {t.text}" for t in call.turns.order_by("sequence"))
+
+
+def audiosocket_warnings(log: str) -> list[str]:
+    return [line for line in Asterisk.warnings(log) if "audiosocket" in line.lower()]
+
+
+def test_spoken_orders_through_the_application_and_the_channel_driver(pbx, winter_tires):
+    """Two callers at once, one on each way into the bot, each orders by voice: the order rows
+    hold what they said, the caller number came from the dialplan, and when the bot says goodbye
+    AudioSocket() returns, the route says "done" and the dialplan hangs up."""
+    log_start = pbx.log_size()
+    narrowband = pbx.place_call("bot-project", "caller")
+    wideband = pbx.place_call("bot-project-wideband", "caller")
+    steps = {"8 kHz": pbx.wait_ended(narrowband), "16 kHz": pbx.wait_ended(wideband)}
+
+    for rate, sample_rate in (("8 kHz", 8000), ("16 kHz", 16000)):
+        call = ended(pbx.audiosocket_uuid(steps[rate]))
+        said = transcript(call)
+        assert call.sample_rate == sample_rate, said
+        assert call.caller_number == "+380671234567", said  # handed over by CURL()
+        order = Order.objects.filter(source_call=call).first()
+        assert order is not None, f"{rate}: no order\n{said}"
+        item = order.items.select_related("tire").get()
+        assert (item.tire.sku, item.quantity) == (winter_tires.sku, 4), said
+        assert order.customer_name == "John", said
+        assert order.customer_phone == "+380671234567", said
+        assert order.fulfilment == Fulfilment.PICKUP, said
+        assert call.outcome == CallOutcome.ORDER_PLACED, said
+        # The bot hung up; the dialplan went on: route "done", then its own Hangup().
+        route = [s for s in steps[rate] if s.startswith(("Set(ROUTE=", "Queue(", "Hangup("))]
+        assert route == ["Set(ROUTE=done)", "Hangup()"], steps[rate]
+    assert audiosocket_warnings(pbx.log_since(log_start)) == []
+
+
+def test_keypad_zero_routes_the_call_to_the_operators_queue(pbx):
+    log_start = pbx.log_size()
+    call = pbx.place_call("bot-project", "caller-greeted-keys-zero", max_seconds=90)
+    steps = pbx.wait_ended(call, timeout=120)
+
+    stored = ended(pbx.audiosocket_uuid(steps))
+    assert stored.outcome == CallOutcome.TRANSFERRED, transcript(stored)
+    assert any(s.startswith("Set(ROUTE=operator") for s in steps), steps
+    assert any(s.startswith("Queue(operators") for s in steps), steps
+    assert audiosocket_warnings(pbx.log_since(log_start)) == []
+
+
+def test_a_caller_who_hangs_up_mid_reply_is_recorded_with_the_words_heard(pbx, winter_tires):
+    call = pbx.place_call("bot-project", "caller-hangs-up-mid-reply", max_seconds=120)
+    steps = pbx.wait_ended(call, timeout=150)
+
+    stored = ended(pbx.audiosocket_uuid(steps))
+    said = transcript(stored)
+    turns = list(stored.turns.order_by("sequence"))
+    caller = [t for t in turns if t.role == TurnRole.CALLER]
+    assert caller and "winter" in caller[0].text.lower(), said
+    last = turns[-1]
+    assert last.role == TurnRole.BOT and last.interrupted, said
+    assert "hung up" in stored.end_reason or "closed" in stored.end_reason, stored.end_reason
+    # Asterisk hangs up by closing the socket: the call is ended, not left in progress.
+    assert not Order.objects.filter(source_call=stored).exists()
+
+
+def test_twenty_calls_at_once_are_greeted_and_recorded(pbx):
+    log_start = pbx.log_size()
+    calls = [pbx.place_call("bot-project", "caller-greeted-keys-zero", 120) for _ in range(20)]
+    steps = [pbx.wait_ended(call, timeout=180) for call in calls]
+
+    stored = [ended(pbx.audiosocket_uuid(s)) for s in steps]
+    assert len({call.uuid for call in stored}) == 20
+    for call in stored:
+        turns = list(call.turns.order_by("sequence"))
+        assert turns[0].role == TurnRole.BOT and turns[0].text.startswith("Hello"), turns
+        assert call.outcome == CallOutcome.TRANSFERRED, transcript(call)
+    assert audiosocket_warnings(pbx.log_since(log_start)) == []
+
+
+def test_the_greeting_reaches_the_caller_unchanged(pbx):
+    """What MixMonitor recorded on the caller's side holds the server's greeting sample for
+    sample: the audio path neither resamples, re-levels nor clips it."""
+    call = pbx.place_call("bot-project", "caller-greeted-keys-zero", max_seconds=60)
+    pbx.wait_ended(call, timeout=90)
+    heard, rate = read_wav(call.recording.with_name(call.recording.name + "-bot.wav"))
+    assert rate == 8000
+    first = split_sentences(prompt(GREETING, "en"))[0]
+    sent = get_tts_engine().synthesize(first, "en", 8000)
+
+    recording = np.frombuffer(heard, dtype=np.int16).astype(np.float64)
+    greeting = np.frombuffer(sent, dtype=np.int16).astype(np.float64)
+    assert len(recording) > len(greeting), "the caller heard less than the greeting's length"
+    # Where the greeting starts in the recording: the best match of the two.
+    offset = int(np.argmax(np.correlate(recording, greeting, mode="valid")))
+    segment = recording[offset : offset + len(greeting)]
+    similarity = float(
+        np.dot(segment, greeting) / (np.linalg.norm(segment) * np.linalg.norm(greeting))
+    )
+    assert np.array_equal(segment, greeting), f"the greeting arrived changed ({similarity:.4f})"
