@@ -79,12 +79,14 @@ class TireAdmin(BoundedSearchMixin, admin.ModelAdmin):
     def load_speed(self, tire: Tire) -> str:
         return f"{tire.load_index}{tire.speed_index}"
 
-    @admin.action(description="Offer the selected tires to callers")
+    # Without permissions=["change"] Django offers an action to anyone who may view the list:
+    # an Operator could take the whole catalog off sale.
+    @admin.action(description="Offer the selected tires to callers", permissions=["change"])
     def activate(self, request, queryset) -> None:
         count = queryset.update(is_active=True)
         self.message_user(request, f"{count} tires are now offered to callers.")
 
-    @admin.action(description="Stop offering the selected tires")
+    @admin.action(description="Stop offering the selected tires", permissions=["change"])
     def deactivate(self, request, queryset) -> None:
         count = queryset.update(is_active=False)
         self.message_user(request, f"{count} tires are no longer offered.")
