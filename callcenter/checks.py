@@ -2,6 +2,9 @@
 
 from django.conf import settings
 from django.core.checks import Error, register
+from django.core.exceptions import ImproperlyConfigured
+
+from .client_address import parse_networks
 
 SUPPORTED_LANGUAGES = ("uk", "ru", "en")
 
@@ -72,3 +75,24 @@ def check_production_allowed_hosts(app_configs, **kwargs) -> list[Error]:
             )
         ]
     return []
+
+
+NETWORK_SETTINGS = ("TRUSTED_PROXIES", "METRICS_ALLOWED_NETWORKS", "AUDIOSOCKET_ALLOWED_PEERS")
+
+
+@register()
+def check_network_lists(app_configs, **kwargs) -> list[Error]:
+    """A typo in an allow-list would otherwise surface as a 500 on every request it guards."""
+    errors = []
+    for name in NETWORK_SETTINGS:
+        try:
+            parse_networks(getattr(settings, name), name)
+        except ImproperlyConfigured as error:
+            errors.append(
+                Error(
+                    str(error),
+                    hint="Give addresses or networks, comma-separated (10.0.0.5, 10.1.0.0/16).",
+                    id="callcenter.E005",
+                )
+            )
+    return errors

@@ -387,6 +387,13 @@ AUDIOSOCKET_ALLOWED_PEERS = env.list(
 AUDIOSOCKET_METRICS_PORT = env.int("AUDIOSOCKET_METRICS_PORT", default=0)
 AUDIOSOCKET_METRICS_HOST = env.str("AUDIOSOCKET_METRICS_HOST", default="127.0.0.1")
 
+# --- Behind a reverse proxy ------------------------------------------------------------------
+
+# The reverse proxies (addresses or networks) whose X-Forwarded-For is believed; empty: none,
+# and every allow-list sees the TCP peer. Name your proxy exactly: a client anywhere else can
+# write the header (callcenter/client_address.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
 # --- Health and metrics of the web process ---------------------------------------------------
 
 # /healthz connects to the AudioSocket server here ("host:port"); empty: no such check.

@@ -21,6 +21,7 @@ OUR_VARIABLES = {
     "CELERY_BROKER_URL",
     "CALL_LANGUAGE",
     "DJANGO_SETTINGS_MODULE",
+    "TRUSTED_PROXIES",
 }
 PRODUCTION = {
     "DJANGO_ENV": "production",
@@ -279,3 +280,9 @@ def test_the_local_env_file_is_ignored_by_git_and_not_tracked():
         pytest.skip("not a git checkout")
     assert _git("check-ignore", "--quiet", ".env").returncode == 0
     assert _git("ls-files", "--error-unmatch", ".env").returncode != 0
+
+
+def test_a_bad_trusted_proxy_entry_is_refused_with_check_e005_naming_the_setting():
+    result = manage("check", TRUSTED_PROXIES="10.0.0.5,nginx")
+    assert result.returncode != 0
+    assert "callcenter.E005" in result.stderr and "TRUSTED_PROXIES: 'nginx'" in result.stderr
