@@ -6,12 +6,17 @@ permission, or missing from the table below, fails these tests until someone dec
 run it.
 """
 
+from datetime import timedelta
+
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog.models import Tire
 from orders.models import Notification, NotificationStatus, Order, OrderStatus
@@ -53,6 +58,11 @@ WHO_MAY_RUN = {
     ("calls.turn", "delete_selected"): SUPERUSER_ONLY,
     ("auth.user", "delete_selected"): SUPERUSER_ONLY,
     ("auth.group", "delete_selected"): SUPERUSER_ONLY,
+    # django-axes' lock-out records (callcenter/admin.py)
+    ("axes.accessattempt", "cleanup_expired_attempts"): SUPERUSER_ONLY,
+    ("axes.accessattempt", "delete_selected"): SUPERUSER_ONLY,
+    ("axes.accesslog", "delete_selected"): SUPERUSER_ONLY,
+    ("axes.accessfailurelog", "delete_selected"): SUPERUSER_ONLY,
 }
 
 
@@ -83,15 +93,19 @@ def test_every_registered_action_is_in_the_table_and_declares_a_permission_beyon
 
 
 @pytest.fixture
-def actor(request):
-    """The staff member who runs the action, made before the data so that it is never the
-    newest user (the one a delete action selects)."""
+def actor(request, client):
+    """The staff member who runs the action, logged in before the data is made: so that it is
+    never the newest user (the one a delete action selects), and so that axes' clean-up on
+    login leaves the expired lock-out for the action to find."""
     role = request.param
     if role == SUPERUSER:
-        return role, make_staff_user()
-    if role == NO_GROUP:
-        return role, make_staff_member()
-    return role, make_staff_member("Operators" if role == OPERATOR else "Managers")
+        user = make_staff_user()
+    elif role == NO_GROUP:
+        user = make_staff_member()
+    else:
+        user = make_staff_member("Operators" if role == OPERATOR else "Managers")
+    client.force_login(user)
+    return role
 
 
 @pytest.fixture
@@ -111,6 +125,14 @@ def shop(actor):
     make_brand(name="Spare brand")  # no tires: deletable
     Group.objects.create(name="Spare group")
     get_user_model().objects.create_user("spare-user", password="unused password 1")
+    # Login records: one lock-out long expired (what "clean up" removes), one of each log.
+    expired = timezone.now() - settings.AXES_COOLOFF_TIME - timedelta(hours=1)
+    for model in (AccessLog, AccessFailureLog):
+        model.objects.create(user_agent="test", ip_address="203.0.113.9", username="manager")
+    attempt = AccessAttempt.objects.create(
+        user_agent="test", ip_address="203.0.113.9", username="manager", failures_since_start=5
+    )
+    AccessAttempt.objects.filter(pk=attempt.pk).update(attempt_time=expired)
 
 
 def _snapshot() -> dict[str, list[dict]]:
@@ -141,8 +163,7 @@ CASES = [
 def test_an_action_is_refused_without_its_permission_and_works_with_it(
     client, actor, shop, model, name
 ):
-    role, user = actor
-    client.force_login(user)
+    role = actor
     before = _snapshot()
     response = _run(client, model, name)
     after = _snapshot()
