@@ -37,6 +37,17 @@ else:
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    # Not a warning under --deploy only: Daphne runs no system checks, and DEBUG pages show
+    # settings, SQL and tracebacks with callers' data to anyone.
+    raise environ.ImproperlyConfigured(
+        "DEBUG is on in production: remove DEBUG from the environment (or set DEBUG=false)."
+    )
+if PRODUCTION and "*" in ALLOWED_HOSTS:
+    # "*" also switches off the live monitor websocket's Origin check.
+    raise environ.ImproperlyConfigured(
+        "ALLOWED_HOSTS contains '*' in production: name the host names the admin is served under."
+    )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
