@@ -1,7 +1,9 @@
 """System checks for the call center's own settings, so a misconfiguration stops start-up early."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from .client_address import parse_networks
@@ -96,3 +98,32 @@ def check_network_lists(app_configs, **kwargs) -> list[Error]:
                 )
             )
     return errors
+
+
+@register(deploy=False)
+def check_production_webhook(app_configs, **kwargs) -> list[Warning]:
+    """The order webhook carries the customer's name, phone and address."""
+    url = settings.NOTIFY_WEBHOOK_URL
+    if not (getattr(settings, "PRODUCTION", False) and url):
+        return []
+    warnings = []
+    if not settings.NOTIFY_WEBHOOK_SECRET:
+        warnings.append(
+            Warning(
+                "NOTIFY_WEBHOOK_URL is set but NOTIFY_WEBHOOK_SECRET is empty: orders are "
+                "posted unsigned, and the receiver cannot tell them from forgeries.",
+                hint="Set NOTIFY_WEBHOOK_SECRET to a long random string shared with the "
+                "receiver (docs/security.md, Webhooks).",
+                id="callcenter.W001",
+            )
+        )
+    if urlsplit(url).scheme != "https":
+        warnings.append(
+            Warning(
+                "NOTIFY_WEBHOOK_URL is not https://: customers' names, phone numbers and "
+                "addresses cross the network in plain text.",
+                hint="Use an https:// URL for the webhook.",
+                id="callcenter.W002",
+            )
+        )
+    return warnings

@@ -22,6 +22,8 @@ OUR_VARIABLES = {
     "CALL_LANGUAGE",
     "DJANGO_SETTINGS_MODULE",
     "TRUSTED_PROXIES",
+    "NOTIFY_WEBHOOK_URL",
+    "NOTIFY_WEBHOOK_SECRET",
 }
 PRODUCTION = {
     "DJANGO_ENV": "production",
@@ -342,3 +344,20 @@ def test_a_bad_trusted_proxy_entry_is_refused_with_check_e005_naming_the_setting
     result = manage("check", TRUSTED_PROXIES="10.0.0.5,nginx")
     assert result.returncode != 0
     assert "callcenter.E005" in result.stderr and "TRUSTED_PROXIES: 'nginx'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "expected"),
+    [
+        ("https://hooks.example.com/orders", "", {"callcenter.W001"}),
+        ("http://hooks.example.com/orders", "a-long-shared-secret", {"callcenter.W002"}),
+        ("http://hooks.example.com/orders", "", {"callcenter.W001", "callcenter.W002"}),
+        ("https://hooks.example.com/orders", "a-long-shared-secret", set()),
+    ],
+)
+def test_an_unsigned_or_plain_http_webhook_in_production_is_warned_about(url, secret, expected):
+    env = {**PRODUCTION, "NOTIFY_WEBHOOK_URL": url, "NOTIFY_WEBHOOK_SECRET": secret}
+    result = manage("check", "--fail-level", "WARNING", **env)
+    found = set(re.findall(r"callcenter\.W00\d", result.stdout + result.stderr))
+    assert found == expected
+    assert (result.returncode != 0) == bool(expected)
