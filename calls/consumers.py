@@ -177,8 +177,7 @@ class LiveCallsConsumer(AsyncJsonWebsocketConsumer):
 
     async def _revoke(self) -> None:
         self._revoked = True
-        logger.info("live calls monitor: closing user %s's socket: logged out or not permitted",
-                    self._user_id)  # fmt: skip
+        logger.info("live calls monitor: user %s logged out or lost access", self._user_id)
         if self.channel_layer is not None and self.groups:
             await self.channel_layer.group_discard(GROUP, self.channel_name)
             self.groups = []
@@ -237,6 +236,8 @@ class LiveCallsConsumer(AsyncJsonWebsocketConsumer):
             polled_at = timezone.now()
             tracked = [u for u, s in self._seen_calls.items() if s["status"] != CallStatus.ENDED]
             try:
+                if not await self._still_permitted():
+                    return
                 calls, turns = await database_sync_to_async(read_changes)(
                     tracked, since - POLL_OVERLAP
                 )
@@ -244,8 +245,6 @@ class LiveCallsConsumer(AsyncJsonWebsocketConsumer):
                 logger.exception("live calls monitor: polling the database failed")
                 continue
             since = polled_at
-            if not await self._still_permitted():
-                return
             for call in calls:
                 if self._remember(call):
                     await self.send_json(call)

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -16,6 +16,7 @@ from django.test import Client
 from callcenter.asgi import application
 from calls.consumers import NOT_PERMITTED, LiveCallsConsumer
 from calls.live import GROUP
+from tests.factories import make_call, make_turn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -102,3 +103,17 @@ async def test_a_socket_whose_user_keeps_access_stays_open(quiet, monkeypatch):
     await _push("still here")
     assert (await socket.receive_json_from(timeout=10))["text"] == "still here"
     await socket.disconnect()
+
+
+async def test_the_database_polling_fallback_stops_after_logout(monkeypatch):
+    if not isinstance(get_channel_layer(), InMemoryChannelLayer):
+        pytest.skip("polling is the in-memory layer's fallback (REDIS_URL is set)")
+    monkeypatch.setattr(LiveCallsConsumer, "poll_interval", 0.1)
+    monkeypatch.setattr(LiveCallsConsumer, "recheck_interval", 0)
+    monkeypatch.setattr(LiveCallsConsumer, "watch_interval", 3600)
+    browser = Client()
+    socket = await _watching(browser, await database_sync_to_async(_operator)())
+    await sync_to_async(browser.logout)()
+    call = await database_sync_to_async(make_call)(caller_number="+380671234567")
+    await database_sync_to_async(make_turn)(call, text="Olena Kovalenko")
+    await _closed_without_more(socket)
