@@ -21,7 +21,10 @@ RUN DJANGO_ENV=production SECRET_KEY=build-only ALLOWED_HOSTS=localhost \
  && chown -R callcenter /app /var/lib/callcenter
 
 USER callcenter
-ENV STATIC_ROOT=/app/staticfiles \
+# The image runs the production profile unless told otherwise: DEBUG off, and no start without
+# SECRET_KEY and ALLOWED_HOSTS (a bare `docker run` stops and names them).
+ENV DJANGO_ENV=production \
+    STATIC_ROOT=/app/staticfiles \
     TTS_CACHE_DIR=/var/lib/callcenter/prompts
 
 EXPOSE 8000 9092

@@ -1,7 +1,12 @@
 """System checks for the call center's own settings, so a misconfiguration stops start-up early."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+from .client_address import parse_networks
 
 SUPPORTED_LANGUAGES = ("uk", "ru", "en")
 
@@ -72,3 +77,53 @@ def check_production_allowed_hosts(app_configs, **kwargs) -> list[Error]:
             )
         ]
     return []
+
+
+NETWORK_SETTINGS = ("TRUSTED_PROXIES", "METRICS_ALLOWED_NETWORKS", "AUDIOSOCKET_ALLOWED_PEERS")
+
+
+@register()
+def check_network_lists(app_configs, **kwargs) -> list[Error]:
+    """A typo in an allow-list would otherwise surface as a 500 on every request it guards."""
+    errors = []
+    for name in NETWORK_SETTINGS:
+        try:
+            parse_networks(getattr(settings, name), name)
+        except ImproperlyConfigured as error:
+            errors.append(
+                Error(
+                    str(error),
+                    hint="Give addresses or networks, comma-separated (10.0.0.5, 10.1.0.0/16).",
+                    id="callcenter.E005",
+                )
+            )
+    return errors
+
+
+@register(deploy=False)
+def check_production_webhook(app_configs, **kwargs) -> list[Warning]:
+    """The order webhook carries the customer's name, phone and address."""
+    url = settings.NOTIFY_WEBHOOK_URL
+    if not (getattr(settings, "PRODUCTION", False) and url):
+        return []
+    warnings = []
+    if not settings.NOTIFY_WEBHOOK_SECRET:
+        warnings.append(
+            Warning(
+                "NOTIFY_WEBHOOK_URL is set but NOTIFY_WEBHOOK_SECRET is empty: orders are "
+                "posted unsigned, and the receiver cannot tell them from forgeries.",
+                hint="Set NOTIFY_WEBHOOK_SECRET to a long random string shared with the "
+                "receiver (docs/security.md, Webhooks).",
+                id="callcenter.W001",
+            )
+        )
+    if urlsplit(url).scheme != "https":
+        warnings.append(
+            Warning(
+                "NOTIFY_WEBHOOK_URL is not https://: customers' names, phone numbers and "
+                "addresses cross the network in plain text.",
+                hint="Use an https:// URL for the webhook.",
+                id="callcenter.W002",
+            )
+        )
+    return warnings

@@ -1,5 +1,11 @@
-"""/healthz: tells a load balancer or Docker whether this web process can serve."""
+"""/healthz: tells a load balancer or Docker whether this web process can serve.
 
+Anyone may ask (a load balancer needs it), but only the monitoring networks and staff (the
+/metrics allow-list) read why a check failed: an exception's text can name hosts, users and
+paths. Everyone else learns which part is down; the reason is logged.
+"""
+
+import logging
 import socket
 from concurrent.futures import ThreadPoolExecutor, wait
 
@@ -8,6 +14,10 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from .metrics import may_scrape
+
+logger = logging.getLogger(__name__)
 
 # Seconds each check may take: a hung dependency makes /healthz say so, not hang with it.
 CHECK_TIMEOUT = 3.0
@@ -85,7 +95,16 @@ def run_checks(timeout: float | None = None) -> tuple[bool, dict[str, str]]:
 @require_GET
 def healthz(request):
     healthy, results = run_checks()
+    for name, result in results.items():
+        if result.startswith("error"):
+            logger.warning("/healthz: %s check failed: %s", name, result)
+    if not may_scrape(request):
+        results = {name: _public(result) for name, result in results.items()}
     return JsonResponse(
         {"status": "ok" if healthy else "unhealthy", "checks": results},
         status=200 if healthy else 503,
     )
+
+
+def _public(result: str) -> str:
+    return "error" if result.startswith("error") else result

@@ -5,11 +5,9 @@ database, so these cover them all; each process's own live histograms are on its
 --metrics-port. Five aggregate queries a scrape, whatever the number of rows.
 """
 
-import ipaddress
 from collections.abc import Iterable, Iterator
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Count, Q, Sum
 from django.http import HttpResponse, HttpResponseForbidden
 from django.views.decorators.cache import never_cache
@@ -23,6 +21,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.utils import floatToGoString
 
+from callcenter.client_address import IPNetwork, client_address, in_networks, parse_networks
 from calls.metrics import BUCKETS
 from calls.models import Call, CallOutcome, CallStatus, Turn, TurnRole
 from orders.models import Notification, NotificationStatus, Order, OrderStatus
@@ -135,16 +134,8 @@ REGISTRY = CollectorRegistry(auto_describe=False)
 REGISTRY.register(StoredCallsCollector())
 
 
-def allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    networks = []
-    for entry in settings.METRICS_ALLOWED_NETWORKS:
-        try:
-            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError as error:
-            raise ImproperlyConfigured(
-                f"METRICS_ALLOWED_NETWORKS: {entry!r} is not an address or network"
-            ) from error
-    return networks
+def allowed_networks() -> tuple[IPNetwork, ...]:
+    return parse_networks(settings.METRICS_ALLOWED_NETWORKS, "METRICS_ALLOWED_NETWORKS")
 
 
 def may_scrape(request) -> bool:
@@ -152,13 +143,7 @@ def may_scrape(request) -> bool:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.is_staff:
         return True
-    try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return any(address in network for network in allowed_networks())
+    return in_networks(client_address(request), allowed_networks())
 
 
 @never_cache

@@ -6,6 +6,7 @@ needs nothing installed. `DJANGO_ENV=production` turns on the production profile
 secrets have no default and a missing one stops start-up.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -36,6 +37,17 @@ else:
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    # Not a warning under --deploy only: Daphne runs no system checks, and DEBUG pages show
+    # settings, SQL and tracebacks with callers' data to anyone.
+    raise environ.ImproperlyConfigured(
+        "DEBUG is on in production: remove DEBUG from the environment (or set DEBUG=false)."
+    )
+if PRODUCTION and "*" in ALLOWED_HOSTS:
+    # "*" also switches off the live monitor websocket's Origin check.
+    raise environ.ImproperlyConfigured(
+        "ALLOWED_HOSTS contains '*' in production: name the host names the admin is served under."
+    )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -48,6 +60,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "callcenter.apps.CallCenterConfig",
     "catalog",
     "orders",
@@ -63,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a refused (locked-out) login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "callcenter.urls"
@@ -246,6 +261,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# django-axes counts failed logins first; a locked-out username+address is refused before
+# the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# After LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair is
+# locked out for LOGIN_LOCKOUT_MINUTES (each attempt during the lock-out starts it again).
+# Per pair, not per username alone, so a stranger cannot lock a manager out of the admin.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("LOGIN_LOCKOUT_MINUTES", default=15.0))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+# The client's address as every other allow-list sees it: X-Forwarded-For only from
+# TRUSTED_PROXIES, so an attacker cannot dodge the lock-out by writing a new address each time.
+AXES_CLIENT_IP_CALLABLE = "callcenter.client_address.client_ip"
+# Staff sessions end after SESSION_COOKIE_AGE seconds (default 8 hours: one shift), logged in
+# or not; a stolen cookie is worth less the sooner it expires.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
+
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en-us")
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Kyiv")
 CELERY_TIMEZONE = TIME_ZONE
@@ -406,6 +442,13 @@ AUDIOSOCKET_ALLOWED_PEERS = env.list(
 # Prometheus on another host only on a trusted network.
 AUDIOSOCKET_METRICS_PORT = env.int("AUDIOSOCKET_METRICS_PORT", default=0)
 AUDIOSOCKET_METRICS_HOST = env.str("AUDIOSOCKET_METRICS_HOST", default="127.0.0.1")
+
+# --- Behind a reverse proxy ------------------------------------------------------------------
+
+# The reverse proxies (addresses or networks) whose X-Forwarded-For is believed; empty: none,
+# and every allow-list sees the TCP peer. Name your proxy exactly: a client anywhere else can
+# write the header (callcenter/client_address.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- Health and metrics of the web process ---------------------------------------------------
 

@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from callcenter.admin_search import BoundedSearchMixin
+from callcenter.audit import log_export
 from callcenter.csv_export import csv_response, dated_filename
 
 from . import reports
@@ -127,6 +128,8 @@ class CallAdmin(BoundedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             .prefetch_related("orders")
             .order_by("-started_at")
         )
+        exported = Call.objects.filter(pk__in=queryset.values("pk")).order_by("-started_at")
+        log_export(request, Call, [str(u) for u in exported.values_list("uuid", flat=True)])
         rows = (_call_row(call) for call in calls.iterator(chunk_size=500))
         return csv_response(request, dated_filename("calls"), CALL_CSV_HEADER, rows)
 

@@ -4,16 +4,25 @@ every change the AudioSocket processes publish (calls.live).
 With the in-memory channel layer (the embedded default, no REDIS_URL) events cannot travel from
 the AudioSocket process to Daphne, so the consumer also polls the database about once a second
 and sends what changed in the same format; the browser de-duplicates turns by (call, sequence).
+
+Permission is not only checked at the handshake: a socket outlives the session that opened it.
+The consumer checks again every `recheck_interval` seconds, and before sending anything when
+its last verdict is older than that, and closes with 4403 once the session is gone (logout,
+deleted sessions) or the user is no longer active staff with the permission.
 """
 
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from importlib import import_module
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import InMemoryChannelLayer
+from django.conf import settings
+from django.contrib.auth import get_user, get_user_model
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 
 from .live import CALL_KEYS, GROUP, TURN_KEYS, call_payload, turn_payload
@@ -37,6 +46,21 @@ def may_watch(user) -> bool:
         and user.is_staff
         and user.has_perm(PERMISSION)
     )
+
+
+def still_may_watch(session_key: str | None, user_id: int) -> bool:
+    """Whether the user who opened the socket still may watch, read afresh from the database.
+
+    With a session (the browser's case) the session must still exist and still belong to that
+    user (get_user also drops it after a password change); a socket opened without one (a
+    consumer used directly) re-reads the user alone.
+    """
+    if session_key:
+        request = HttpRequest()
+        request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        user = get_user(request)
+        return user.pk == user_id and may_watch(user)
+    return may_watch(get_user_model().objects.filter(pk=user_id).first())
 
 
 def read_snapshot() -> dict:
@@ -94,9 +118,15 @@ def read_caller_number(call_uuid: str) -> str | None:
 
 class LiveCallsConsumer(AsyncJsonWebsocketConsumer):
     poll_interval: float | None = 1.0  # seconds; polling happens only on the in-memory layer
+    # Seconds a "still may watch" verdict is good for: the watchdog asks again this often, and
+    # an event finding an older verdict asks before it is sent.
+    recheck_interval: float = 5.0
+    watch_interval: float | None = None  # the watchdog's period; None: recheck_interval
 
     async def connect(self) -> None:
         self._poller: asyncio.Task | None = None
+        self._watchdog: asyncio.Task | None = None
+        self._revoked = False
         self._numbers: dict[str, str] = {}
         self._seen_calls: dict[str, dict] = {}
         self._sent_turns: set[tuple[str, int]] = set()
@@ -110,6 +140,11 @@ class LiveCallsConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(GROUP, self.channel_name)
             self.groups = [GROUP]  # an instance attribute: websocket_disconnect leaves it
         await self.accept()
+        user, session = self.scope["user"], self.scope.get("session")
+        self._user_id = user.pk
+        self._session_key = getattr(session, "session_key", None) if session else None
+        self._checked_at = asyncio.get_running_loop().time()
+        self._watchdog = asyncio.create_task(self._watch())
         polls = self._polls_database()
         started = timezone.now()
         snapshot = await database_sync_to_async(read_snapshot)()
@@ -121,13 +156,51 @@ class LiveCallsConsumer(AsyncJsonWebsocketConsumer):
             self._poller = asyncio.create_task(self._poll(started))
 
     async def disconnect(self, code) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
+        for task in (self._poller, self._watchdog):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+
+    # --- Who may still watch -------------------------------------------------------------------
+
+    async def _still_permitted(self) -> bool:
+        """False (and the socket closed) once the session or the permission is gone."""
+        if self._revoked:
+            return False
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._checked_at < self.recheck_interval:
+            return True
+        if await database_sync_to_async(still_may_watch)(self._session_key, self._user_id):
+            self._checked_at = loop.time()
+            return True
+        await self._revoke()
+        return False
+
+    async def _revoke(self) -> None:
+        self._revoked = True
+        logger.info("live calls monitor: user %s logged out or lost access", self._user_id)
+        if self.channel_layer is not None and self.groups:
+            await self.channel_layer.group_discard(GROUP, self.channel_name)
+            self.groups = []
+        await self.disconnect(NOT_PERMITTED)
+        await self.close(code=NOT_PERMITTED)
+
+    async def _watch(self) -> None:
+        # A quiet socket (no calls) still closes soon after its user logs out.
+        period = self.watch_interval or self.recheck_interval
+        while not self._revoked:
+            await asyncio.sleep(period)
+            self._checked_at = float("-inf")  # ask the database, whatever the last verdict
+            try:
+                await self._still_permitted()
+            except Exception:
+                logger.exception("live calls monitor: checking the user failed")
 
     async def receive_json(self, content, **kwargs) -> None:
         """The monitor only listens."""
 
     async def call_event(self, message: dict) -> None:
+        if not await self._still_permitted():
+            return
         event = message["event"]
         if event.get("kind") == "call" and not event.get("caller_number"):
             # AudioSocket carries no number: the dialplan stored it on the call's row.
@@ -163,6 +236,8 @@ class LiveCallsConsumer(AsyncJsonWebsocketConsumer):
             polled_at = timezone.now()
             tracked = [u for u, s in self._seen_calls.items() if s["status"] != CallStatus.ENDED]
             try:
+                if not await self._still_permitted():
+                    return
                 calls, turns = await database_sync_to_async(read_changes)(
                     tracked, since - POLL_OVERLAP
                 )

@@ -5,35 +5,28 @@ itself carries none); after the bot hangs up, `GET /calls/<uuid>/route` says whe
 `operator` (the operators' queue) or `done` (hang up). Anything but `done` (an unknown call, a
 failed one, an error) means `operator`, so no caller is dropped by mistake.
 
-Only the Asterisk hosts (AUDIOSOCKET_ALLOWED_PEERS) may call them.
+Only the Asterisk hosts (AUDIOSOCKET_ALLOWED_PEERS) may call them; the client's address is
+read through callcenter.client_address (X-Forwarded-For only from TRUSTED_PROXIES).
 """
 
-import ipaddress
 import uuid
-from functools import cache
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from callcenter.client_address import client_address, in_networks, parse_networks
 from orders.services import normalize_phone
 
-from .audiosocket.server import peer_allowed
 from .models import Call, CallOutcome
 
 DONE_OUTCOMES = (CallOutcome.ORDER_PLACED, CallOutcome.INFO_GIVEN)
 
 
-@cache
-def _asterisk_hosts():
-    return tuple(
-        ipaddress.ip_network(entry, strict=False) for entry in settings.AUDIOSOCKET_ALLOWED_PEERS
-    )
-
-
 def _from_asterisk(request) -> bool:
-    return peer_allowed((request.META.get("REMOTE_ADDR", ""),), _asterisk_hosts())
+    hosts = parse_networks(settings.AUDIOSOCKET_ALLOWED_PEERS, "AUDIOSOCKET_ALLOWED_PEERS")
+    return in_networks(client_address(request), hosts)
 
 
 def _text(body: str, status: int = 200) -> HttpResponse:

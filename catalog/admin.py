@@ -1,9 +1,11 @@
 """Catalog admin: staff browse, price and stock the tires the bot offers."""
 
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import Count
 
 from callcenter.admin_search import BoundedSearchMixin
+from callcenter.audit import log_action
 
 from .models import Brand, Tire
 from .services import parse_written_size
@@ -79,12 +81,23 @@ class TireAdmin(BoundedSearchMixin, admin.ModelAdmin):
     def load_speed(self, tire: Tire) -> str:
         return f"{tire.load_index}{tire.speed_index}"
 
-    @admin.action(description="Offer the selected tires to callers")
+    # Without permissions=["change"] Django offers an action to anyone who may view the list:
+    # an Operator could take the whole catalog off sale.
+    @admin.action(description="Offer the selected tires to callers", permissions=["change"])
     def activate(self, request, queryset) -> None:
-        count = queryset.update(is_active=True)
+        count = self._set_offered(request, queryset, True)
         self.message_user(request, f"{count} tires are now offered to callers.")
 
-    @admin.action(description="Stop offering the selected tires")
+    @admin.action(description="Stop offering the selected tires", permissions=["change"])
     def deactivate(self, request, queryset) -> None:
-        count = queryset.update(is_active=False)
+        count = self._set_offered(request, queryset, False)
         self.message_user(request, f"{count} tires are no longer offered.")
+
+    def _set_offered(self, request, queryset, offered: bool) -> int:
+        """Switch the tires that need it, and note each in its history (who and when)."""
+        with transaction.atomic():
+            changing = list(queryset.exclude(is_active=offered).select_for_update())
+            Tire.objects.filter(pk__in=[tire.pk for tire in changing]).update(is_active=offered)
+            message = "Offered to callers." if offered else "No longer offered to callers."
+            log_action(request, changing, f"{message} (admin action)")
+        return len(changing)

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from callcenter.admin_search import BoundedSearchMixin
+from callcenter.audit import log_action, log_export
 from callcenter.csv_export import csv_response, dated_filename
 
 from . import services
@@ -136,14 +137,15 @@ class OrderAdmin(BoundedSearchMixin, admin.ModelAdmin):
 
     def _change_status(self, request, queryset, status: str) -> None:
         changed = 0
+        label = OrderStatus(status).label.lower()
         for order_id in queryset.values_list("pk", flat=True):
             try:
-                services.change_status(order_id, status)
+                order = services.change_status(order_id, status)
                 changed += 1
+                log_action(request, [order], f"Status: {label}. (admin action)")
             except services.OrderError as error:
                 self.message_user(request, str(error), messages.WARNING)
         if changed:
-            label = OrderStatus(status).label.lower()
             self.message_user(request, f"{changed} orders are now {label}.", messages.SUCCESS)
 
     @admin.action(description="Confirm the selected orders", permissions=["change"])
@@ -172,6 +174,7 @@ class OrderAdmin(BoundedSearchMixin, admin.ModelAdmin):
             .prefetch_related(Prefetch("items", queryset=items))
             .order_by("-created_at")
         )
+        log_export(request, Order, list(orders.values_list("number", flat=True)))
         rows = (_order_row(order) for order in orders.iterator(chunk_size=500))
         return csv_response(request, dated_filename("orders"), ORDER_CSV_HEADER, rows)
 
@@ -247,5 +250,6 @@ class NotificationAdmin(BoundedSearchMixin, admin.ModelAdmin):
         Notification.objects.filter(pk__in=ids).update(
             status=NotificationStatus.PENDING, attempts=0, claimed_until=None
         )
+        log_action(request, Notification.objects.filter(pk__in=ids), "Queued again. (admin action)")
         queue_notifications(ids)
         self.message_user(request, f"{len(ids)} notifications queued again.", messages.SUCCESS)

@@ -159,8 +159,8 @@ def test_the_dialplan_endpoints_refuse_addresses_outside_the_asterisk_allow_list
 
 
 def test_a_forwarded_for_header_does_not_get_an_outsider_in(client):
-    """Django trusts REMOTE_ADDR only; the header counts only where Daphne is told to trust it
-    (--proxy-headers, behind a proxy that sets it: see docs/security.md)."""
+    """The header counts only from TRUSTED_PROXIES (empty here); tests/test_client_address.py
+    and tests/e2e/test_security.py cover a trusted proxy and Daphne as docker-compose runs it."""
     call = make_call()
     response = client.post(
         f"/calls/{call.uuid}/caller",

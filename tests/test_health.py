@@ -131,3 +131,27 @@ def test_the_probe_of_the_real_server_records_no_call(client, settings):
     assert len(calls) == 1, [c.end_reason for c in calls]
     assert calls[0].end_reason.startswith("protocol error before the UUID")
     assert "refused" not in server.log and "Traceback" not in server.log
+
+
+@pytest.mark.django_db
+def test_outsiders_learn_which_part_is_down_but_not_the_exception_text(client, settings, caplog):
+    """The review's finding: /healthz showed anyone the raw exception text."""
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    settings.HEALTHZ_AUDIOSOCKET_ADDRESS = f"127.0.0.1:{free_port()}"
+    response = client.get("/healthz", REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["redis"] == "error" and checks["audiosocket"] == "error"
+    assert checks["database"] == "ok"
+    assert "127.0.0.1" not in response.text and "refused" not in response.text.lower()
+    assert "redis check failed: error: ConnectionError" in caplog.text, "the reason is logged"
+
+
+@pytest.mark.django_db
+def test_staff_see_the_reason_from_anywhere(client, settings):
+    from tests.factories import make_staff_user
+
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    client.force_login(make_staff_user())
+    checks = client.get("/healthz", REMOTE_ADDR="203.0.113.9").json()["checks"]
+    assert checks["redis"].startswith("error: ConnectionError")

@@ -21,6 +21,9 @@ OUR_VARIABLES = {
     "CELERY_BROKER_URL",
     "CALL_LANGUAGE",
     "DJANGO_SETTINGS_MODULE",
+    "TRUSTED_PROXIES",
+    "NOTIFY_WEBHOOK_URL",
+    "NOTIFY_WEBHOOK_SECRET",
 }
 PRODUCTION = {
     "DJANGO_ENV": "production",
@@ -203,12 +206,68 @@ def test_production_turns_debug_off_and_cookies_secure_and_keeps_the_audiosocket
     assert found["audiosocket_metrics_host"] == "127.0.0.1"
 
 
-def test_debug_switched_on_in_production_fails_the_deploy_check():
-    result = manage(
-        "check", "--deploy", "--fail-level", "WARNING", **{**PRODUCTION, "DEBUG": "true"}
-    )
+@pytest.mark.parametrize("debug", ["true", "True", "1", "on"])
+def test_debug_switched_on_in_production_stops_start_up(debug):
+    """Not only a --deploy warning (security.W018): Daphne runs no checks at all."""
+    result = manage("check", **{**PRODUCTION, "DEBUG": debug})
     assert result.returncode != 0
-    assert "security.W018" in result.stdout + result.stderr
+    assert "DEBUG is on in production" in result.stderr
+
+
+@pytest.mark.parametrize("hosts", ["*", "callcenter.example.com,*"])
+def test_a_wildcard_allowed_host_in_production_stops_start_up(hosts):
+    """'*' would also let any site open the live monitor's websocket (no Origin check)."""
+    result = manage("check", **{**PRODUCTION, "ALLOWED_HOSTS": hosts})
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS contains '*' in production" in result.stderr
+
+
+def test_the_development_profile_still_accepts_debug_and_any_host():
+    assert manage("check", DEBUG="true", ALLOWED_HOSTS="*").returncode == 0
+
+
+def _dockerfile() -> tuple[dict[str, str], list[str]]:
+    """The environment the image sets (ENV) and its default command (CMD)."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    env, command = {}, []
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            env.update(pair.split("=", 1) for pair in line.split()[1:])
+        elif line.startswith("CMD "):
+            command = json.loads(line[4:])
+    return env, command
+
+
+def test_the_images_default_command_runs_the_production_profile():
+    env, command = _dockerfile()
+    assert env.get("DJANGO_ENV") == "production"
+    assert command[0] == "daphne"
+    assert (
+        settings_with(**env, **{k: v for k, v in PRODUCTION.items() if k != "DJANGO_ENV"})["debug"]
+        is False
+    )
+
+
+def test_the_images_default_command_refuses_to_serve_with_debug_on():
+    """The review's finding: the image's default command served DEBUG pages on 0.0.0.0.
+    Daphne is started with the image's environment and command (on a loopback port here)."""
+    env, command = _dockerfile()
+    assert command[0] == "daphne"
+    flags = [arg for arg in command[1:] if not arg.endswith(":application")]
+    flags[flags.index("--bind") + 1] = "127.0.0.1"
+    flags[flags.index("--port") + 1] = "0"
+    clean = {k: v for k, v in os.environ.items() if k not in OUR_VARIABLES}
+    secrets = {k: v for k, v in PRODUCTION.items() if k != "DJANGO_ENV"}
+    result = subprocess.run(
+        [sys.executable, "-m", "daphne", *flags, "callcenter.asgi:application"],
+        cwd=ROOT,
+        env={**clean, **env, **secrets, "DEBUG": "true", "ENV_FILE": os.devnull},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0, "Daphne started with DEBUG on"
+    assert "DEBUG is on in production" in result.stderr
 
 
 def test_the_documented_production_configuration_passes_check_deploy():
@@ -279,3 +338,26 @@ def test_the_local_env_file_is_ignored_by_git_and_not_tracked():
         pytest.skip("not a git checkout")
     assert _git("check-ignore", "--quiet", ".env").returncode == 0
     assert _git("ls-files", "--error-unmatch", ".env").returncode != 0
+
+
+def test_a_bad_trusted_proxy_entry_is_refused_with_check_e005_naming_the_setting():
+    result = manage("check", TRUSTED_PROXIES="10.0.0.5,nginx")
+    assert result.returncode != 0
+    assert "callcenter.E005" in result.stderr and "TRUSTED_PROXIES: 'nginx'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "expected"),
+    [
+        ("https://hooks.example.com/orders", "", {"callcenter.W001"}),
+        ("http://hooks.example.com/orders", "a-long-shared-secret", {"callcenter.W002"}),
+        ("http://hooks.example.com/orders", "", {"callcenter.W001", "callcenter.W002"}),
+        ("https://hooks.example.com/orders", "a-long-shared-secret", set()),
+    ],
+)
+def test_an_unsigned_or_plain_http_webhook_in_production_is_warned_about(url, secret, expected):
+    env = {**PRODUCTION, "NOTIFY_WEBHOOK_URL": url, "NOTIFY_WEBHOOK_SECRET": secret}
+    result = manage("check", "--fail-level", "WARNING", **env)
+    found = set(re.findall(r"callcenter\.W00\d", result.stdout + result.stderr))
+    assert found == expected
+    assert (result.returncode != 0) == bool(expected)
