@@ -19,6 +19,7 @@ from . import metrics
 from .agent.base import Agent, CallContext
 from .audiosocket.connection import CallConnection, ConnectionClosed
 from .audiosocket.protocol import ErrorCode, Kind, Packet, ProtocolError, encode_audio
+from .keypad import Keypad, KeypadFlood
 from .models import CallOutcome, CallStatus, TurnInput, TurnRole
 from .prompts import split_sentences
 from .recorder import Recorder
@@ -146,7 +147,7 @@ class CallSession:
         self.endpointer: Endpointer | None = None
         # What the caller said (utterances) and keyed (entries), in order, for the conversation.
         self.utterances: asyncio.Queue[Utterance | KeyedEntry] = asyncio.Queue()
-        self._keys: list[str] = []
+        self.keypad = Keypad(asyncio.get_running_loop().time())
         self._keys_timer: asyncio.TimerHandle | None = None
         self.barge_ins = 0
         self._inbound = bytearray()
@@ -238,7 +239,7 @@ class CallSession:
     @property
     def caller_busy(self) -> bool:
         """The caller is speaking or keying in an entry right now."""
-        return bool(self._keys) or (self.endpointer is not None and self.endpointer.in_speech)
+        return self.keypad.entering or (self.endpointer is not None and self.endpointer.in_speech)
 
     async def _wait_for_first_audio(self) -> None:
         try:
@@ -299,7 +300,12 @@ class CallSession:
             if packet.is_audio:
                 self._on_audio(packet)
             elif packet.kind == Kind.DTMF:
-                self.on_dtmf(packet.digit)
+                try:
+                    self.on_dtmf(packet.digit)
+                except KeypadFlood as flood:
+                    # The rest of this read is not even looked at: the peer is cut off now.
+                    logger.warning("call %s: %s; hanging up", self.uuid, flood)
+                    raise _EndCall(str(flood), CallOutcome.FAILED) from None
             elif packet.kind == Kind.HANGUP:
                 raise _EndCall("caller hung up", CallOutcome.ABANDONED, send_hangup=False)
             elif packet.kind == Kind.ERROR:
@@ -346,10 +352,17 @@ class CallSession:
 
     def on_dtmf(self, digit: str) -> None:
         """A key the caller pressed: recorded as a caller turn, and gathered into an entry that
-        "#" or a pause ends (an order number, a phone number, 0 for an operator)."""
-        self.dtmf_digits.append(digit)
-        at = self.elapsed_ms()
-        self.record_turn(TurnRole.CALLER, digit, at, at, via=TurnInput.DTMF)
+        "#" or a pause ends (an order number, a phone number, 0 for an operator).
+
+        Bounded (calls.keypad): keys faster than a person presses are dropped and a flood of
+        them raises KeypadFlood; an entry keeps its first MAX_ENTRY_DIGITS digits, so the agent
+        (and the voice reading it back) never gets more than a phone or order number."""
+        if not self.keypad.allow(self._loop.time()):
+            return
+        if self.keypad.record():
+            self.dtmf_digits.append(digit)
+            at = self.elapsed_ms()
+            self.record_turn(TurnRole.CALLER, digit, at, at, via=TurnInput.DTMF)
         if self.player is not None and self.player.is_playing:
             self.barge_in()  # callers key in over a prompt
         if self._keys_timer is not None:
@@ -358,14 +371,13 @@ class CallSession:
         if digit == "#":
             self._end_entry()
             return
-        self._keys.append(digit)
+        self.keypad.add(digit)
         self._keys_timer = self._loop.call_later(KEYED_ENTRY_PAUSE, self._end_entry)
 
     def _end_entry(self) -> None:
         self._keys_timer = None
-        if self._keys:
-            self.utterances.put_nowait(KeyedEntry("".join(self._keys)))
-            self._keys = []
+        if self.keypad.entering:
+            self.utterances.put_nowait(KeyedEntry(self.keypad.finish()))
 
     def _on_error(self, packet: Packet) -> None:
         code = packet.error_code
