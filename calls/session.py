@@ -222,7 +222,8 @@ class CallSession:
         if utterance is None or utterance.duration_ms < MIN_LAST_WORDS_MS:
             return
         try:
-            transcript = await asyncio.wait_for(self.transcribe(utterance), LAST_WORDS_TIMEOUT)
+            async with asyncio.timeout(LAST_WORDS_TIMEOUT):
+                transcript = await self.transcribe(utterance)
         except Exception:
             logger.warning("call %s: the caller's last words could not be transcribed", self.uuid)
             return
@@ -271,6 +272,10 @@ class CallSession:
         if self.ended.is_set():
             return
         self.ended.set()
+        if self._keys_timer is not None:
+            # An entry the caller left unfinished is not answered after the call.
+            self._keys_timer.cancel()
+            self._keys_timer = None
         self.ended_at = timezone.now()
         self.end_reason = reason
         self.outcome = self.outcome or outcome

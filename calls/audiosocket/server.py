@@ -292,7 +292,8 @@ class AudioSocketServer:
 
 async def _say_busy_and_hang_up(session: CallSession, reason: str) -> None:
     try:
-        await asyncio.wait_for(session.say(prompt(BUSY, session.language)), timeout=15)
+        async with asyncio.timeout(15):
+            await session.say(prompt(BUSY, session.language))
     finally:
         await session.end(reason, CallOutcome.FAILED)
 
