@@ -8,6 +8,10 @@ import logging
 from dataclasses import dataclass
 
 
+class Flood(Exception):
+    """A peer sends faster than any phone call can: the message is the call's end reason."""
+
+
 class TokenBucket:
     """`rate` tokens a second, at most `burst` saved up; starts full."""
 
@@ -27,6 +31,41 @@ class TokenBucket:
         if self.tokens >= amount:
             self.tokens -= amount
             return True
+        return False
+
+
+# Audio may arrive ahead of real time by this much (Asterisk catching up after a network hiccup);
+# what comes faster is dropped, and this much dropped audio makes the call a flood.
+AUDIO_SLACK_MS = 2000
+AUDIO_FLOOD_MS = 5000
+
+
+class RealTimeAudio:
+    """A call's inbound audio, admitted at real time plus a little slack: a phone line cannot
+    deliver faster, and audio that does would cost every other call VAD and STT time."""
+
+    def __init__(
+        self, now: float, slack_ms: int = AUDIO_SLACK_MS, flood_ms: int = AUDIO_FLOOD_MS
+    ) -> None:
+        self._bucket = TokenBucket(1000.0, slack_ms, now)  # milliseconds of audio a second
+        self._started = now
+        self.flood_ms = flood_ms
+        self.received_ms = 0.0
+        self.dropped_ms = 0.0
+
+    def admit(self, duration_ms: float, now: float) -> bool:
+        """Whether a frame of `duration_ms` is taken; False drops it. Raises Flood once
+        `flood_ms` of audio has come in faster than real time."""
+        self.received_ms += duration_ms
+        if self._bucket.take(duration_ms, now):
+            return True
+        self.dropped_ms += duration_ms
+        if self.dropped_ms >= self.flood_ms:
+            elapsed = max(now - self._started, 0.001)
+            raise Flood(
+                f"audio flood: {self.dropped_ms / 1000:.1f} s of audio ahead of real time "
+                f"({self.received_ms / 1000:.1f} s in {elapsed:.1f} s of call)"
+            )
         return False
 
 
@@ -67,3 +106,16 @@ class ThrottledLog:
             self.logger.warning(
                 "%d more like the last (%s) in %g s", window.suppressed, kind, self.interval
             )
+
+
+def raise_file_limit(needed: int) -> tuple[int, int]:
+    """Raise this process's soft limit on open files towards `needed` (never above the hard
+    limit); returns the (soft, hard) limits now in force."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft, hard
