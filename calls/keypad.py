@@ -2,7 +2,7 @@
 how many are recorded, so that a peer sending DTMF packets as fast as TCP carries them costs a
 call slot for a moment, not the process. Pure: the caller passes the time."""
 
-from .audiosocket.limits import TokenBucket
+from .audiosocket.limits import Flood, TokenBucket
 
 # The longest entry the bot takes: a phone number (E.164 allows 15 digits) or an order number.
 MAX_ENTRY_DIGITS = 16
@@ -15,7 +15,7 @@ FLOOD_KEYS = 100
 MAX_RECORDED_KEYS = 200
 
 
-class KeypadFlood(Exception):
+class KeypadFlood(Flood):
     """More keys than a person can press: the message is the call's end reason."""
 
 

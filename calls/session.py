@@ -18,8 +18,9 @@ from django.utils import timezone
 from . import metrics
 from .agent.base import Agent, CallContext
 from .audiosocket.connection import CallConnection, ConnectionClosed
+from .audiosocket.limits import Flood, RealTimeAudio
 from .audiosocket.protocol import ErrorCode, Kind, Packet, ProtocolError, encode_audio
-from .keypad import Keypad, KeypadFlood
+from .keypad import Keypad
 from .models import CallOutcome, CallStatus, TurnInput, TurnRole
 from .prompts import split_sentences
 from .recorder import Recorder
@@ -143,6 +144,7 @@ class CallSession:
         self.outcome = ""
         self.dtmf_digits: list[str] = []
         self.frames_in = 0
+        self.inbound_audio = RealTimeAudio(asyncio.get_running_loop().time())
         self.context = CallContext(call_uuid, config.language)
         self.endpointer: Endpointer | None = None
         # What the caller said (utterances) and keyed (entries), in order, for the conversation.
@@ -302,21 +304,25 @@ class CallSession:
         for packet in packets:
             if self.ended.is_set():
                 return
-            if packet.is_audio:
-                self._on_audio(packet)
-            elif packet.kind == Kind.DTMF:
-                try:
-                    self.on_dtmf(packet.digit)
-                except KeypadFlood as flood:
-                    # The rest of this read is not even looked at: the peer is cut off now.
-                    logger.warning("call %s: %s; hanging up", self.uuid, flood)
-                    raise _EndCall(str(flood), CallOutcome.FAILED) from None
-            elif packet.kind == Kind.HANGUP:
-                raise _EndCall("caller hung up", CallOutcome.ABANDONED, send_hangup=False)
-            elif packet.kind == Kind.ERROR:
-                self._on_error(packet)
-            elif packet.kind == Kind.UUID:
-                raise ProtocolError("a second UUID packet in the same connection")
+            try:
+                self._on_packet(packet)
+            except Flood as flood:
+                # Keys or audio faster than a phone can send: the rest of this read is not even
+                # looked at, and the peer is cut off now (logged once, the reason stored).
+                logger.warning("call %s: %s; hanging up", self.uuid, flood)
+                raise _EndCall(str(flood), CallOutcome.FAILED) from None
+
+    def _on_packet(self, packet: Packet) -> None:
+        if packet.is_audio:
+            self._on_audio(packet)
+        elif packet.kind == Kind.DTMF:
+            self.on_dtmf(packet.digit)
+        elif packet.kind == Kind.HANGUP:
+            raise _EndCall("caller hung up", CallOutcome.ABANDONED, send_hangup=False)
+        elif packet.kind == Kind.ERROR:
+            self._on_error(packet)
+        elif packet.kind == Kind.UUID:
+            raise ProtocolError("a second UUID packet in the same connection")
 
     def _on_audio(self, packet: Packet) -> None:
         if self.sample_rate is None:
@@ -326,6 +332,9 @@ class CallSession:
                 f"audio changed from {self.sample_rate} Hz to {packet.sample_rate} Hz mid-call"
             )
         self.frames_in += 1
+        duration_ms = len(packet.payload) * 500 / self.sample_rate  # 16-bit samples
+        if not self.inbound_audio.admit(duration_ms, self._loop.time()):
+            return  # ahead of real time by more than the slack: dropped, never analysed
         if self.endpointer is None:
             return  # the first frames, before the call is answered
         # Asterisk sends 20 ms frames; other sizes are re-cut so the VAD always sees 20 ms.
