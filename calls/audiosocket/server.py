@@ -11,6 +11,7 @@ the server. Warnings a flood repeats are logged once per interval with a count.
 import asyncio
 import ipaddress
 import logging
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from calls.voice.tts_cache import PromptStore, TTSCache
 from calls.voice.vad import EndpointConfig
 
 from .connection import CallConnection, ConnectionClosed
-from .limits import ThrottledLog, raise_file_limit
+from .limits import ThrottledLog, TokenBucket, raise_file_limit
 from .protocol import Kind, ProtocolError
 from .status import StatusEndpoint
 
@@ -42,6 +43,9 @@ LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")
 # Open files the process needs besides its connections: database, Redis, engines, logs.
 RESERVED_FILES = 256
 LOG_INTERVAL = 10.0  # seconds: a repeated warning is summarised once per interval
+# Connections that break the protocol before their UUID are recorded (with a made-up UUID) at
+# this rate at most: a flood of garbage connections must not become a flood of database rows.
+REJECTED_RECORDS_PER_SECOND, REJECTED_RECORDS_BURST = 1.0, 20
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,9 @@ class AudioSocketServer:
         self._pending = 0
         self._log = ThrottledLog(logger, LOG_INTERVAL)
         self._log_timer: asyncio.TimerHandle | None = None
+        self._rejected_records = TokenBucket(
+            REJECTED_RECORDS_PER_SECOND, REJECTED_RECORDS_BURST, time.monotonic()
+        )
         self._handlers: set[asyncio.Task] = set()
         self._server: asyncio.Server | None = None
         self._status: StatusEndpoint | None = None
@@ -241,7 +248,8 @@ class AudioSocketServer:
             await connection.close()
             return
         except ProtocolError as error:
-            self._record_rejected(uuid.uuid4(), f"protocol error before the UUID: {error}")
+            if self._rejected_records.take(1, time.monotonic()):
+                self._record_rejected(uuid.uuid4(), f"protocol error before the UUID: {error}")
             self._warn(
                 "protocol error",
                 "protocol error from %s before the UUID: %s; hanging up",

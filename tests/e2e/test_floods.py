@@ -10,7 +10,7 @@ import psutil
 import pytest
 
 from calls.audiosocket.protocol import encode_dtmf
-from calls.models import CallOutcome, Turn
+from calls.models import Call, CallOutcome, Turn
 from tests.helpers.audiosocket_client import AudioSocketClient
 from tests.helpers.call_records import ended_call
 from tests.helpers.server_process import ServerProcess, start_server
@@ -172,5 +172,33 @@ async def test_audio_far_faster_than_real_time_is_cut_off_and_others_are_served(
         print(f"\naudio flood: {sent * 2} s of audio sent, largest gap {gap:.2f} s")
         print(f"audio flood: {call.end_reason}; RSS +{grown:.0f} MB")
         await bystander.close()
+    finally:
+        server.stop()
+
+
+async def test_a_flood_of_garbage_connections_writes_few_rows_and_few_log_lines():
+    server = start_server()
+    try:
+
+        async def garbage() -> None:
+            try:
+                reader, writer = await asyncio.open_connection(server.host, server.port)
+                writer.write(b"\x42\x00\x01x")  # kind 0x42 does not exist
+                async with asyncio.timeout(10):
+                    await reader.read()
+                writer.close()
+            except (OSError, TimeoutError):
+                pass
+
+        for _ in range(4):
+            await asyncio.gather(*(garbage() for _ in range(100)))
+        caller = await greeted(server)
+        await caller.hangup()
+        await ended_call(caller.call_uuid)
+        rows = await Call.objects.exclude(uuid=caller.call_uuid).acount()
+        assert 1 <= rows <= 40, f"{rows} call rows for 400 garbage connections"
+        errors = server.log.count("protocol error from")
+        assert errors <= 3, f"{errors} lines for 400 garbage connections"
+        print(f"\ngarbage flood: {rows} call rows, {errors} log lines for 400 connections")
     finally:
         server.stop()
