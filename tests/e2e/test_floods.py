@@ -1,6 +1,7 @@
-"""Floods against the real `run_audiosocket`: a keypad flood, audio faster than real time and
-handshake-less connections. The flooding peer is cut off with a clear reason and a small
-record; the call beside it keeps being served."""
+"""Floods against the real `run_audiosocket`: a keypad flood, audio faster than real time,
+handshake-less connections and garbage connections. The flooding peer is cut off with a clear
+reason and a small record, the log says it once with a count, and the call beside it keeps
+being served."""
 
 import asyncio
 import os
