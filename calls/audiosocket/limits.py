@@ -1,7 +1,8 @@
-"""Limits on what a peer may send: a token bucket for rates, and a log that says a repeated
-warning once per interval with a count instead of once per connection or packet.
+"""Limits on what a peer may send and on what its flood may cost: a token bucket for rates, a
+call's inbound audio held to real time, a log that says a repeated warning once per interval
+with a count (not once per connection or packet), and the process's open-file limit.
 
-Pure and clock-driven (the caller passes the time), so the rules are tested without waiting.
+Clock-driven (the caller passes the time), so the rules are tested without waiting.
 """
 
 import logging
