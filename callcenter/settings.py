@@ -430,6 +430,8 @@ AUDIOSOCKET_PORT = env.int("AUDIOSOCKET_PORT", default=9092)
 # Per process: with --workers N each process takes up to this many calls.
 AUDIOSOCKET_MAX_CALLS = env.int("AUDIOSOCKET_MAX_CALLS", default=200)
 AUDIOSOCKET_WORKERS = env.int("AUDIOSOCKET_WORKERS", default=1)
+# Connections still waiting for their UUID, per process; more are closed at once.
+AUDIOSOCKET_MAX_PENDING = env.int("AUDIOSOCKET_MAX_PENDING", default=256)
 AUDIOSOCKET_HANDSHAKE_TIMEOUT = env.float("AUDIOSOCKET_HANDSHAKE_TIMEOUT", default=5.0)
 AUDIOSOCKET_IDLE_TIMEOUT = env.float("AUDIOSOCKET_IDLE_TIMEOUT", default=10.0)
 AUDIOSOCKET_GRACE_PERIOD = env.float("AUDIOSOCKET_GRACE_PERIOD", default=60.0)

@@ -46,7 +46,11 @@ async def converse(session: CallSession) -> None:
     silences = 0
     while not session.ended.is_set():
         try:
-            heard = await asyncio.wait_for(session.utterances.get(), settings.NO_INPUT_TIMEOUT)
+            # asyncio.timeout, never asyncio.wait_for: on Python 3.11 wait_for swallows a
+            # cancellation that arrives as its awaitable completes, and a cancelled call (or a
+            # server stopping) would go on. Every time-out in the call's script is written so.
+            async with asyncio.timeout(settings.NO_INPUT_TIMEOUT):
+                heard = await session.utterances.get()
         except TimeoutError:
             if session.caller_busy:
                 continue  # a long utterance or a keyed entry is still coming
@@ -79,7 +83,8 @@ async def caller_number(session: CallSession) -> str:
         )
 
     try:
-        return await asyncio.wait_for(database_sync_to_async(lookup)(), CALLER_LOOKUP_TIMEOUT)
+        async with asyncio.timeout(CALLER_LOOKUP_TIMEOUT):
+            return await database_sync_to_async(lookup)()
     except Exception:
         logger.warning("call %s: the caller's number could not be looked up", session.uuid)
         return ""
@@ -98,7 +103,8 @@ async def respond_to(session: CallSession, utterance: Utterance) -> None:
     )
     started = session.elapsed_ms()
     try:
-        transcript = await asyncio.wait_for(session.transcribe(utterance), settings.STT_TIMEOUT)
+        async with asyncio.timeout(settings.STT_TIMEOUT):
+            transcript = await session.transcribe(utterance)
     except Exception as error:
         metrics.ENGINE_ERRORS.labels("stt").inc()
         failures = session.context.state.get("stt_failures", 0) + 1
@@ -134,9 +140,8 @@ async def respond_to(session: CallSession, utterance: Utterance) -> None:
     session.context.history.append((TurnRole.CALLER, text))
     started = session.elapsed_ms()
     try:
-        reply = await asyncio.wait_for(
-            session.services.agent.respond(session.context, text), settings.AGENT_TIMEOUT
-        )
+        async with asyncio.timeout(settings.AGENT_TIMEOUT):
+            reply = await session.services.agent.respond(session.context, text)
     except Exception as error:
         # An LLM that errs or times out, or the database away under the agent's tools.
         metrics.ENGINE_ERRORS.labels("agent").inc()

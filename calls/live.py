@@ -133,10 +133,10 @@ class LivePublisher:
                 continue
             event = self._queue.popleft()
             try:
-                await asyncio.wait_for(
-                    self._layer.group_send(self.group, {"type": EVENT_TYPE, "event": event}),
-                    self.send_timeout,
-                )
+                # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives as
+                # the send completes, and close() would then wait for this task forever.
+                async with asyncio.timeout(self.send_timeout):
+                    await self._layer.group_send(self.group, {"type": EVENT_TYPE, "event": event})
             except Exception as error:
                 self.failed += 1
                 if not self._outage:

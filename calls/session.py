@@ -18,7 +18,9 @@ from django.utils import timezone
 from . import metrics
 from .agent.base import Agent, CallContext
 from .audiosocket.connection import CallConnection, ConnectionClosed
+from .audiosocket.limits import Flood, RealTimeAudio
 from .audiosocket.protocol import ErrorCode, Kind, Packet, ProtocolError, encode_audio
+from .keypad import Keypad
 from .models import CallOutcome, CallStatus, TurnInput, TurnRole
 from .prompts import split_sentences
 from .recorder import Recorder
@@ -142,11 +144,12 @@ class CallSession:
         self.outcome = ""
         self.dtmf_digits: list[str] = []
         self.frames_in = 0
+        self.inbound_audio = RealTimeAudio(asyncio.get_running_loop().time())
         self.context = CallContext(call_uuid, config.language)
         self.endpointer: Endpointer | None = None
         # What the caller said (utterances) and keyed (entries), in order, for the conversation.
         self.utterances: asyncio.Queue[Utterance | KeyedEntry] = asyncio.Queue()
-        self._keys: list[str] = []
+        self.keypad = Keypad(asyncio.get_running_loop().time())
         self._keys_timer: asyncio.TimerHandle | None = None
         self.barge_ins = 0
         self._inbound = bytearray()
@@ -221,7 +224,8 @@ class CallSession:
         if utterance is None or utterance.duration_ms < MIN_LAST_WORDS_MS:
             return
         try:
-            transcript = await asyncio.wait_for(self.transcribe(utterance), LAST_WORDS_TIMEOUT)
+            async with asyncio.timeout(LAST_WORDS_TIMEOUT):
+                transcript = await self.transcribe(utterance)
         except Exception:
             logger.warning("call %s: the caller's last words could not be transcribed", self.uuid)
             return
@@ -238,7 +242,7 @@ class CallSession:
     @property
     def caller_busy(self) -> bool:
         """The caller is speaking or keying in an entry right now."""
-        return bool(self._keys) or (self.endpointer is not None and self.endpointer.in_speech)
+        return self.keypad.entering or (self.endpointer is not None and self.endpointer.in_speech)
 
     async def _wait_for_first_audio(self) -> None:
         try:
@@ -270,6 +274,10 @@ class CallSession:
         if self.ended.is_set():
             return
         self.ended.set()
+        if self._keys_timer is not None:
+            # An entry the caller left unfinished is not answered after the call.
+            self._keys_timer.cancel()
+            self._keys_timer = None
         self.ended_at = timezone.now()
         self.end_reason = reason
         self.outcome = self.outcome or outcome
@@ -296,16 +304,25 @@ class CallSession:
         for packet in packets:
             if self.ended.is_set():
                 return
-            if packet.is_audio:
-                self._on_audio(packet)
-            elif packet.kind == Kind.DTMF:
-                self.on_dtmf(packet.digit)
-            elif packet.kind == Kind.HANGUP:
-                raise _EndCall("caller hung up", CallOutcome.ABANDONED, send_hangup=False)
-            elif packet.kind == Kind.ERROR:
-                self._on_error(packet)
-            elif packet.kind == Kind.UUID:
-                raise ProtocolError("a second UUID packet in the same connection")
+            try:
+                self._on_packet(packet)
+            except Flood as flood:
+                # Keys or audio faster than a phone can send: the rest of this read is not even
+                # looked at, and the peer is cut off now (logged once, the reason stored).
+                logger.warning("call %s: %s; hanging up", self.uuid, flood)
+                raise _EndCall(str(flood), CallOutcome.FAILED) from None
+
+    def _on_packet(self, packet: Packet) -> None:
+        if packet.is_audio:
+            self._on_audio(packet)
+        elif packet.kind == Kind.DTMF:
+            self.on_dtmf(packet.digit)
+        elif packet.kind == Kind.HANGUP:
+            raise _EndCall("caller hung up", CallOutcome.ABANDONED, send_hangup=False)
+        elif packet.kind == Kind.ERROR:
+            self._on_error(packet)
+        elif packet.kind == Kind.UUID:
+            raise ProtocolError("a second UUID packet in the same connection")
 
     def _on_audio(self, packet: Packet) -> None:
         if self.sample_rate is None:
@@ -315,6 +332,9 @@ class CallSession:
                 f"audio changed from {self.sample_rate} Hz to {packet.sample_rate} Hz mid-call"
             )
         self.frames_in += 1
+        duration_ms = len(packet.payload) * 500 / self.sample_rate  # 16-bit samples
+        if not self.inbound_audio.admit(duration_ms, self._loop.time()):
+            return  # ahead of real time by more than the slack: dropped, never analysed
         if self.endpointer is None:
             return  # the first frames, before the call is answered
         # Asterisk sends 20 ms frames; other sizes are re-cut so the VAD always sees 20 ms.
@@ -346,10 +366,17 @@ class CallSession:
 
     def on_dtmf(self, digit: str) -> None:
         """A key the caller pressed: recorded as a caller turn, and gathered into an entry that
-        "#" or a pause ends (an order number, a phone number, 0 for an operator)."""
-        self.dtmf_digits.append(digit)
-        at = self.elapsed_ms()
-        self.record_turn(TurnRole.CALLER, digit, at, at, via=TurnInput.DTMF)
+        "#" or a pause ends (an order number, a phone number, 0 for an operator).
+
+        Bounded (calls.keypad): keys faster than a person presses are dropped and a flood of
+        them raises KeypadFlood; an entry keeps its first MAX_ENTRY_DIGITS digits, so the agent
+        (and the voice reading it back) never gets more than a phone or order number."""
+        if not self.keypad.allow(self._loop.time()):
+            return
+        if self.keypad.record():
+            self.dtmf_digits.append(digit)
+            at = self.elapsed_ms()
+            self.record_turn(TurnRole.CALLER, digit, at, at, via=TurnInput.DTMF)
         if self.player is not None and self.player.is_playing:
             self.barge_in()  # callers key in over a prompt
         if self._keys_timer is not None:
@@ -358,14 +385,13 @@ class CallSession:
         if digit == "#":
             self._end_entry()
             return
-        self._keys.append(digit)
+        self.keypad.add(digit)
         self._keys_timer = self._loop.call_later(KEYED_ENTRY_PAUSE, self._end_entry)
 
     def _end_entry(self) -> None:
         self._keys_timer = None
-        if self._keys:
-            self.utterances.put_nowait(KeyedEntry("".join(self._keys)))
-            self._keys = []
+        if self.keypad.entering:
+            self.utterances.put_nowait(KeyedEntry(self.keypad.finish()))
 
     def _on_error(self, packet: Packet) -> None:
         code = packet.error_code

@@ -44,7 +44,9 @@ RATE_BY_AUDIO_KIND: dict[Kind, int] = {
     Kind.AUDIO_192K: 192000,
 }
 AUDIO_KIND_BY_RATE: dict[int, Kind] = {rate: kind for kind, rate in RATE_BY_AUDIO_KIND.items()}
-_KINDS = frozenset(int(kind) for kind in Kind)
+# A dict lookup, not Kind(value): the enum's constructor costs microseconds per packet, and a
+# peer can send tens of thousands of tiny packets in one read.
+_KIND_BY_VALUE: dict[int, Kind] = {int(kind): kind for kind in Kind}
 
 
 class ErrorCode(enum.IntEnum):
@@ -105,9 +107,10 @@ class Packet:
 
 def _check(kind: int, payload: bytes | memoryview) -> Kind:
     """Validate one packet's kind and payload; return the kind as a Kind."""
-    if kind not in _KINDS:
+    known = _KIND_BY_VALUE.get(kind)
+    if known is None:
         raise ProtocolError(f"unknown packet kind 0x{kind:02x}")
-    kind = Kind(kind)
+    kind = known
     size = len(payload)
     if kind in RATE_BY_AUDIO_KIND:
         if size == 0:
@@ -160,7 +163,7 @@ class Decoder:
         try:
             while end - offset >= HEADER_SIZE:
                 kind, size = HEADER.unpack_from(buffer, offset)
-                if kind not in _KINDS:
+                if kind not in _KIND_BY_VALUE:
                     raise ProtocolError(f"unknown packet kind 0x{kind:02x}")
                 if size > self.max_payload:
                     raise ProtocolError(

@@ -1,26 +1,22 @@
 """The asyncio AudioSocket server: accepts Asterisk's connections, enforces the limits, hands each
 call to a CallSession, and drains on SIGTERM.
 
-Limits: peers outside the allow-list are refused; the first packet must be the call's UUID within
-the handshake time-out; above `max_calls` a caller hears a short busy message and is hung up; a
+Limits: peers outside the allow-list are refused; at most `max_pending` connections may wait
+for their UUID (more are closed at once); the first packet must be the call's UUID within the
+handshake time-out; above `max_calls` a caller hears a short busy message and is hung up; a
 connection that breaks the protocol or goes silent is ended (hang-up sent, reason stored), never
-the server.
+the server. Warnings a flood repeats are logged once per interval with a count.
 """
 
 import asyncio
 import ipaddress
 import logging
-import multiprocessing
-import os
-import signal
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AsyncExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connections
 from django.utils import timezone
 
 from calls import metrics
@@ -36,6 +32,7 @@ from calls.voice.tts_cache import PromptStore, TTSCache
 from calls.voice.vad import EndpointConfig
 
 from .connection import CallConnection, ConnectionClosed
+from .limits import ThrottledLog, TokenBucket, raise_file_limit
 from .protocol import Kind, ProtocolError
 from .status import StatusEndpoint
 
@@ -43,6 +40,12 @@ logger = logging.getLogger(__name__)
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+# Open files the process needs besides its connections: database, Redis, engines, logs.
+RESERVED_FILES = 256
+LOG_INTERVAL = 10.0  # seconds: a repeated warning is summarised once per interval
+# Connections that break the protocol before their UUID are recorded (with a made-up UUID) at
+# this rate at most: a flood of garbage connections must not become a flood of database rows.
+REJECTED_RECORDS_PER_SECOND, REJECTED_RECORDS_BURST = 1.0, 20
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,9 @@ class ServerConfig:
     reuse_port: bool = False
     # Busy messages played at once above max_calls; a flood beyond this is hung up silently.
     max_busy: int = 20
+    # Connections still waiting for their UUID (Asterisk sends it at once); more are closed at
+    # once, so a flood of silent connections cannot use up the process's open files.
+    max_pending: int = 256
     # Extra calls prompts are rendered for before the first call (both common rates).
     warm_sample_rates: tuple[int, ...] = field(default=(8000, 16000))
     # /metrics (Prometheus) and /healthz over HTTP on metrics_host:metrics_port; 0 is off.
@@ -108,6 +114,12 @@ class AudioSocketServer:
         )
         self.sessions: dict[uuid.UUID, CallSession] = {}
         self._busy = 0
+        self._pending = 0
+        self._log = ThrottledLog(logger, LOG_INTERVAL)
+        self._log_timer: asyncio.TimerHandle | None = None
+        self._rejected_records = TokenBucket(
+            REJECTED_RECORDS_PER_SECOND, REJECTED_RECORDS_BURST, time.monotonic()
+        )
         self._handlers: set[asyncio.Task] = set()
         self._server: asyncio.Server | None = None
         self._status: StatusEndpoint | None = None
@@ -118,7 +130,32 @@ class AudioSocketServer:
         assert self._server is not None
         return self._server.sockets[0].getsockname()[1]
 
+    def _check_file_limit(self) -> None:
+        config = self.config
+        needed = config.max_calls + config.max_busy + config.max_pending + RESERVED_FILES
+        soft, _ = raise_file_limit(needed)
+        if soft < needed:
+            logger.warning(
+                "open-file limit %d is below the %d that --max-calls %d and --max-pending %d "
+                "need: lower them or raise the limit (ulimit -n)",
+                soft,
+                needed,
+                config.max_calls,
+                config.max_pending,
+            )
+
+    def _warn(self, kind: str, message: str, *args) -> None:
+        """A warning a flood repeats: once per interval, then a count."""
+        self._log.warning(kind, asyncio.get_running_loop().time(), message, *args)
+
+    def _flush_log(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._log.flush(loop.time())
+        self._log_timer = loop.call_later(LOG_INTERVAL, self._flush_log)
+
     async def start(self) -> None:
+        self._check_file_limit()
+        self._flush_log()
         if self.config.metrics_port:
             # Bound first: a metrics port in use stops start-up before any call is taken.
             self._status = StatusEndpoint(self, self.config.metrics_host, self.config.metrics_port)
@@ -165,6 +202,14 @@ class AudioSocketServer:
     # --- Connections ----------------------------------------------------------------------------
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._pending >= self.config.max_pending:
+            self._warn(
+                "pending",
+                "%d connections are waiting for their UUID: closing new ones at once",
+                self._pending,
+            )
+            writer.transport.abort()
+            return
         task = asyncio.current_task()
         self._handlers.add(task)
         try:
@@ -179,22 +224,22 @@ class AudioSocketServer:
     async def _serve_connection(self, reader, writer) -> None:
         peer = writer.get_extra_info("peername")
         if not peer_allowed(peer, self.config.allowed_peers):
-            logger.warning("refused a connection from %s: not in the allowed peers", peer)
+            self._warn("refused", "refused a connection from %s: not in the allowed peers", peer)
             writer.transport.abort()
             return
         connection = CallConnection(reader, writer, self.config.max_payload)
         if not self.accepting:
             await connection.hang_up_and_close()
             return
+        self._pending += 1
         try:
             packets = await connection.read_packets(self.config.handshake_timeout)
             first = packets[0]
             if first.kind != Kind.UUID:
                 raise ProtocolError(f"the first packet must be the UUID, not {first.kind.name}")
         except TimeoutError:
-            logger.warning(
-                "no UUID from %s within %g s: hanging up", peer, self.config.handshake_timeout
-            )
+            timeout = self.config.handshake_timeout
+            self._warn("no UUID", "no UUID from %s within %g s: hanging up", peer, timeout)
             await connection.hang_up_and_close()
             return
         except ConnectionClosed:
@@ -203,10 +248,18 @@ class AudioSocketServer:
             await connection.close()
             return
         except ProtocolError as error:
-            self._record_rejected(uuid.uuid4(), f"protocol error before the UUID: {error}")
-            logger.warning("protocol error from %s before the UUID: %s; hanging up", peer, error)
+            if self._rejected_records.take(1, time.monotonic()):
+                self._record_rejected(uuid.uuid4(), f"protocol error before the UUID: {error}")
+            self._warn(
+                "protocol error",
+                "protocol error from %s before the UUID: %s; hanging up",
+                peer,
+                error,
+            )
             await connection.hang_up_and_close()
             return
+        finally:
+            self._pending -= 1
 
         call_uuid = first.uuid
         if call_uuid in self.sessions:
@@ -242,7 +295,7 @@ class AudioSocketServer:
             await session.run(packets)
         finally:
             self._busy -= 1
-        logger.warning("call %s turned away: %s", call_uuid, reason)
+        self._warn("busy", "call %s turned away: %s", call_uuid, reason)
 
     def _new_session(self, call_uuid: uuid.UUID, connection: CallConnection, **kwargs):
         return CallSession(call_uuid, connection, self.services, self.session_config, **kwargs)
@@ -281,6 +334,9 @@ class AudioSocketServer:
                     task.cancel()
         await self.clock.stop()
         written = await self.recorder.close()
+        if self._log_timer is not None:
+            self._log_timer.cancel()
+        self._log.flush(float("inf"))
         self.tts_executor.shutdown(wait=False, cancel_futures=True)
         self.stt_executor.shutdown(wait=False, cancel_futures=True)
         if self._status is not None:
@@ -292,85 +348,7 @@ class AudioSocketServer:
 
 async def _say_busy_and_hang_up(session: CallSession, reason: str) -> None:
     try:
-        await asyncio.wait_for(session.say(prompt(BUSY, session.language)), timeout=15)
+        async with asyncio.timeout(15):
+            await session.say(prompt(BUSY, session.language))
     finally:
         await session.end(reason, CallOutcome.FAILED)
-
-
-# --- Process entry points -----------------------------------------------------------------------
-
-
-def serve(config: ServerConfig, ready_message: bool = True) -> int:
-    """Run one server process until SIGTERM or SIGINT, then drain. Returns the exit status."""
-    return asyncio.run(_serve(config, ready_message))
-
-
-async def _serve(config: ServerConfig, ready_message: bool) -> int:
-    loop = asyncio.get_running_loop()
-    stop: asyncio.Future[signal.Signals] = loop.create_future()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda s=sig: stop.done() or stop.set_result(s))
-    async with AsyncExitStack() as stack:
-        server = AudioSocketServer(config)
-        await server.start()
-        stack.push_async_callback(server.shutdown)
-        if ready_message:
-            print(
-                f"AudioSocket server (pid {os.getpid()}) listening on "
-                f"{config.host}:{server.port}, up to {config.max_calls} calls",
-                flush=True,
-            )
-        received = await stop
-        logger.info("received %s: stopping", received.name)
-    return 0
-
-
-def serve_workers(config: ServerConfig, workers: int) -> int:
-    """Run `workers` server processes on one port (SO_REUSEPORT) and supervise them."""
-    context = multiprocessing.get_context("fork")
-    connections.close_all()  # never share a database connection across a fork
-    config = replace(config, reuse_port=True)
-    processes: dict[int, multiprocessing.Process] = {}
-    stopping = False
-
-    def start(index: int) -> None:
-        worker_config = replace(
-            config, metrics_port=config.metrics_port + index if config.metrics_port else 0
-        )
-        process = context.Process(
-            target=_worker_main, args=(worker_config,), name=f"audiosocket-{index}"
-        )
-        process.start()
-        processes[index] = process
-
-    def forward(signum, _frame) -> None:
-        nonlocal stopping
-        stopping = True
-        for process in processes.values():
-            if process.is_alive():
-                os.kill(process.pid, signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    for index in range(workers):
-        start(index)
-    status = 0
-    while processes:
-        for index, process in list(processes.items()):
-            process.join(timeout=0.2)
-            if process.is_alive():
-                continue
-            del processes[index]
-            if process.exitcode != 0:
-                status = 1
-                if not stopping:
-                    logger.error("worker %d exited with %s; restarting it", index, process.exitcode)
-                    time.sleep(1)
-                    start(index)
-    return 0 if stopping else status
-
-
-def _worker_main(config: ServerConfig) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    raise SystemExit(serve(config))

@@ -34,6 +34,7 @@ def test_allowed_peers_are_read_as_networks():
     [
         ({"port": 70000}, "--port 70000 is not a TCP port"),
         ({"max_calls": 0}, "--max-calls must be at least 1"),
+        ({"max_pending": 0}, "--max-pending must be at least 1"),
         ({"idle_timeout": 0}, "--idle-timeout must be above 0"),
         ({"grace_period": -1}, "--grace-period cannot be negative"),
         ({"allow": ["asterisk.local"]}, "--allow 'asterisk.local' is not an address"),

@@ -271,8 +271,17 @@ async def test_slow_loris_connections_are_all_closed_within_the_time_outs():
 
 async def test_a_flood_far_above_max_calls_is_turned_away_and_a_good_call_follows():
     handshake, idle = 2.0, 3.0
+    # 300 connections open in the same instant: room for all of them to wait for their UUID
+    # (the bound on such connections, --max-pending, has its own test in test_floods.py).
     server = start_server(
-        "--max-calls", "10", "--handshake-timeout", str(handshake), "--idle-timeout", str(idle)
+        "--max-calls",
+        "10",
+        "--max-pending",
+        "400",
+        "--handshake-timeout",
+        str(handshake),
+        "--idle-timeout",
+        str(idle),
     )
     try:
         uuids = [uuid.uuid4() for _ in range(150)]

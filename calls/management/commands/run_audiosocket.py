@@ -5,7 +5,8 @@ import ipaddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from calls.audiosocket.server import ServerConfig, serve, serve_workers
+from calls.audiosocket.process import serve, serve_workers
+from calls.audiosocket.server import ServerConfig
 
 
 class Command(BaseCommand):
@@ -29,6 +30,13 @@ class Command(BaseCommand):
             type=int,
             default=settings.AUDIOSOCKET_MAX_CALLS,
             help="Calls served at once per process; more hear a busy message.",
+        )
+        parser.add_argument(
+            "--max-pending",
+            type=int,
+            default=settings.AUDIOSOCKET_MAX_PENDING,
+            help="Connections that may wait for their UUID at once per process; more are "
+            "closed at once.",
         )
         parser.add_argument(
             "--workers",
@@ -92,8 +100,9 @@ class Command(BaseCommand):
         for name in ("port", "metrics_port"):
             if not 0 <= options[name] <= 65535:
                 raise CommandError(f"--{name.replace('_', '-')} {options[name]} is not a TCP port.")
-        if options["max_calls"] < 1:
-            raise CommandError("--max-calls must be at least 1.")
+        for name in ("max_calls", "max_pending"):
+            if options[name] < 1:
+                raise CommandError(f"--{name.replace('_', '-')} must be at least 1.")
         for name in ("handshake_timeout", "idle_timeout"):
             if options[name] <= 0:
                 raise CommandError(f"--{name.replace('_', '-')} must be above 0 seconds.")
@@ -111,6 +120,7 @@ class Command(BaseCommand):
             host=options["host"],
             port=options["port"],
             max_calls=options["max_calls"],
+            max_pending=options["max_pending"],
             handshake_timeout=options["handshake_timeout"],
             idle_timeout=options["idle_timeout"],
             grace_period=options["grace_period"],
