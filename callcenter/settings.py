@@ -278,6 +278,8 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 # The client's address as every other allow-list sees it: X-Forwarded-For only from
 # TRUSTED_PROXIES, so an attacker cannot dodge the lock-out by writing a new address each time.
 AXES_CLIENT_IP_CALLABLE = "callcenter.client_address.client_ip"
+# Not an INFO line from axes at every process start (manage.py commands, workers, Daphne).
+AXES_VERBOSE = False
 # Staff sessions end after SESSION_COOKIE_AGE seconds (default 8 hours: one shift), logged in
 # or not; a stolen cookie is worth less the sooner it expires.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
