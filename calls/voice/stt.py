@@ -14,7 +14,7 @@ from django.utils.module_loading import import_string
 
 from .audio import resample
 from .stt_prompts import DOMAIN_PROMPTS, prompt_for
-from .whisper_guard import collapse_repeats, recites_prompt, too_long
+from .whisper_guard import collapse_repeats, recites_prompt, repeats_digit, too_long
 
 __all__ = ["DOMAIN_PROMPTS", "FasterWhisperEngine", "STTEngine", "STTError", "Transcript"]
 
@@ -203,25 +203,39 @@ class FasterWhisperEngine(STTEngine):
         audio = audio.astype(np.float32) / 32768.0
         seconds = len(audio) / self.RATE
         prompt = self.prompt(language, expect)
-        text, confidence = self._decode(audio, language, prompt)
-        if self.guard and prompt and (recites_prompt(text, prompt) or too_long(text, seconds)):
+        if not self.guard:
+            return Transcript(*self._decode(audio, language, prompt, self.window_margin))
+        text, confidence = self._hear(audio, language, prompt)
+        if prompt and (recites_prompt(text, prompt) or too_long(text, seconds)):
             # The prompt filled a short or unclear utterance: what was said, or nothing.
-            text, confidence = self._decode(audio, language, None)
+            text, confidence = self._hear(audio, language, None)
             if too_long(text, seconds):
                 text, confidence = "", None
         return Transcript(text, confidence)
 
-    def _decode(
+    def _hear(
         self, audio: np.ndarray, language: str, prompt: str | None
     ) -> tuple[str, float | None]:
+        """The utterance's own window, then the 30 s window when the short one left what it
+        cannot be trusted with: a digit three times in a row (a loop, or a caller's "five five
+        five"), or more words than the audio holds."""
+        text, confidence = self._decode(audio, language, prompt, self.window_margin)
+        if self.window_margin is not None and (
+            repeats_digit(text) or too_long(text, len(audio) / self.RATE)
+        ):
+            text, confidence = self._decode(audio, language, prompt, None)
+        return text, confidence
+
+    def _decode(
+        self, audio: np.ndarray, language: str, prompt: str | None, margin: float | None
+    ) -> tuple[str, float | None]:
+        """One decoding: in the utterance's window plus `margin` seconds, or in 30 s (None)."""
         seconds = len(audio) / self.RATE
         window = self._model._window_frames()
         window.frames = 0
-        if self.window_margin is not None and seconds + self.window_margin < WINDOW_SECONDS:
-            # Digital silence, not zero features: the margin looks like the end of a call's
-            # utterance, and Whisper stops more often than after zero-valued frames.
-            margin = np.zeros(int(self.window_margin * self.RATE), dtype=np.float32)
-            audio = np.concatenate([audio, margin])
+        if margin is not None and seconds + margin < WINDOW_SECONDS:
+            # Digital silence, not zero features: Whisper stops more often after it.
+            audio = np.concatenate([audio, np.zeros(int(margin * self.RATE), dtype=np.float32)])
             window.frames = int(len(audio) / self.RATE * FRAMES_PER_SECOND) // 2 * 2
         try:
             segments, _info = self._model.transcribe(
@@ -232,8 +246,8 @@ class FasterWhisperEngine(STTEngine):
                 condition_on_previous_text=False,
                 without_timestamps=True,
                 initial_prompt=prompt,
-                # No decoding again at higher temperatures: a loop is collapsed below, for
-                # nothing, where each fallback decoded the loop again.
+                # No decoding again at higher temperatures: with the guard a loop is collapsed
+                # for nothing, where each fallback decoded it again.
                 temperature=0.0 if self.guard else WHISPER_TEMPERATURES,
                 # Callers say at most ~6 tokens a second in English, about twice that in
                 # Cyrillic; a model stuck repeating itself stops here instead of spending
@@ -247,7 +261,7 @@ class FasterWhisperEngine(STTEngine):
             return "", None
         text = " ".join(segment.text.strip() for segment in segments).strip()
         if self.guard:
-            text = collapse_repeats(text, seconds)
+            text = collapse_repeats(text)
         mean_logprob = sum(s.avg_logprob for s in segments) / len(segments)
         return text, round(min(1.0, math.exp(mean_logprob)), 3)
 

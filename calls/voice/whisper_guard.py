@@ -6,9 +6,6 @@ import re
 # A caller says at most ~4 words a second, digits read one by one included; more is a loop or
 # a recitation, never speech.
 MAX_WORDS_PER_SECOND = 5.0
-# Digits read one by one come slower still: more than this a second is a loop ("7 7 7 7 7" from
-# a 0.8 s "seven").
-MAX_DIGITS_PER_SECOND = 4.0
 # A run of this many words copied from the prompt is recitation, not a coincidence ...
 PROMPT_RUN = 3
 # ... when at least this share of the transcript is made of such runs.
@@ -34,27 +31,24 @@ def _copies(keys: list[str], start: int, size: int) -> int:
     return count
 
 
-def collapse_repeats(text: str, seconds: float | None = None) -> str:
+def collapse_repeats(text: str) -> str:
     """One copy of a phrase Whisper repeated back to back ("Thank you. Thank you. Thank" ->
     "Thank you.", "205 205 205" -> "205"), without the cut-off copy a token limit leaves at the
     end ("You are now unmuted. You are now" -> "You are now unmuted.").
 
-    Digit runs are what callers say, so they are kept: a unit of single digits collapses only
-    when there are more digits than `seconds` of audio can hold ("5 5 5" in a phone number
-    stays, "7 7 7 7 7 7" from a 0.8 s "seven" is a loop); a unit of numbers collapses from
-    three copies ("50 50" may end a phone number, "205 205 205" is a loop). A phrase with words
-    collapses from two copies: a caller's "no, no" loses nothing as "no".
+    Digit runs are what callers say, so they are kept: a unit of single digits never collapses
+    ("5 5 5" and "0 5 0 5" are phone digits; see `repeats_digit`), and a unit of numbers only
+    from three copies ("50 50" may end a phone number, "205 205 205" is a loop). A phrase with
+    words collapses from two copies: a caller's "no, no" loses nothing as "no".
     """
     tokens = text.split()
     keys = [_key(token) for token in tokens]
-    digits = sum(key.isdigit() for key in keys)
-    digit_loop = seconds is not None and digits > MAX_DIGITS_PER_SECOND * seconds
     kept: list[str] = []
     i = 0
     while i < len(tokens):
         for size in range(1, (len(tokens) - i) // 2 + 1):
             unit = keys[i : i + size]
-            if not all(unit) or (_single_digits(unit) and not digit_loop):
+            if not all(unit) or _single_digits(unit):
                 continue
             copies = _copies(keys, i, size)
             if copies < (3 if _digits_only(unit) else 2):
@@ -85,6 +79,16 @@ def _without_cut_copy(tokens: list[str]) -> list[str]:
             if sentence_start and earlier[:-1] == tail[:-1] and earlier[-1].startswith(tail[-1]):
                 return tokens[:start]
     return tokens
+
+
+def repeats_digit(text: str, copies: int = 3) -> bool:
+    """A single digit `copies` times in a row ("7 7 7"): Whisper's loop on a short window, or
+    a caller's "five five five", which the text alone cannot tell apart."""
+    keys = [_key(token) for token in text.split()]
+    return any(
+        len(keys[i]) == 1 and keys[i].isdigit() and len(set(keys[i : i + copies])) == 1
+        for i in range(len(keys) - copies + 1)
+    )
 
 
 def words(text: str) -> list[str]:

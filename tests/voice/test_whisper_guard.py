@@ -4,7 +4,7 @@ recited back detected, and more words than the audio can hold."""
 import pytest
 
 from calls.voice.stt_prompts import DOMAIN_PROMPTS, EXPECTS, PROMPTS, prompt_for
-from calls.voice.whisper_guard import collapse_repeats, recites_prompt, too_long
+from calls.voice.whisper_guard import collapse_repeats, recites_prompt, repeats_digit, too_long
 
 
 @pytest.mark.parametrize(
@@ -47,11 +47,11 @@ def test_what_a_caller_says_is_left_alone(heard):
     assert collapse_repeats(heard) == expected
 
 
-def test_a_digit_repeated_faster_than_anyone_reads_digits_is_a_loop():
-    assert collapse_repeats("7 7 7 7 7 7 7 7 7 7", seconds=0.8) == "7"
-    assert collapse_repeats("5 5 5", seconds=0.6) == "5"
-    # A phone number's run of fives, read at a caller's pace, stays.
-    assert collapse_repeats("0 6 7 5 5 5 1 2 3 4", seconds=4.0) == "0 6 7 5 5 5 1 2 3 4"
+def test_a_digit_said_three_times_in_a_row_is_flagged_for_the_full_window():
+    assert repeats_digit("7 7 7 7 7 7 7 7 7 7")
+    assert repeats_digit("0 6 7 5 5 5 1 2 3 4")
+    assert not repeats_digit("0 6 7 5 5 1 2 3 4 4")
+    assert not repeats_digit("205 205 205")  # a number, collapsed by collapse_repeats
 
 
 def test_a_transcript_made_of_the_prompt_is_a_recitation():
