@@ -239,7 +239,7 @@ def main() -> int:
         "--no-prompt", action="store_true", help="without the domain prompt (DOMAIN_PROMPTS)"
     )
     parser.add_argument(
-        "--margin", default="2", help="seconds after the utterance, or none for the 30 s window"
+        "--margin", default="none", help="seconds after the utterance, or none for the 30 s window"
     )
     parser.add_argument("--no-guard", action="store_true", help="Whisper's output unchecked")
     parser.add_argument("--output", default=str(ROOT / "loadtests" / "results"))

@@ -72,8 +72,9 @@ class GoogleSTTEngine(STTEngine):
             "sampleRateHertz": sample_rate,
             "languageCode": _language_code(language),
             "maxAlternatives": 1,
-            "speechContexts": [{"phrases": speech_context(language, expect)}],
         }
+        if phrases := speech_context(language, expect):
+            config["speechContexts"] = [{"phrases": phrases}]
         if self.model:
             config["model"] = self.model
         payload = {"config": config, "audio": {"content": base64.b64encode(pcm).decode()}}

@@ -105,7 +105,7 @@ def whisper_model_files(model: str) -> tuple[str, dict[str, bytes] | None]:
 MAX_NEW_TOKENS = 220  # Whisper's decoder holds 448 tokens, the prompt included
 TOKENS_PER_SECOND = defaultdict(lambda: 24, en=12)  # twice what fast speech needs
 WINDOW_SECONDS = 30  # what Whisper was trained on: every utterance is padded to it
-DEFAULT_WINDOW_MARGIN = 2.0  # seconds of silence after the utterance (docs/engines.md)
+FROM_SETTINGS = -1.0  # window_margin's default: STT_WINDOW_MARGIN
 FRAMES_PER_SECOND = 100  # log-Mel frames
 
 
@@ -157,7 +157,7 @@ class FasterWhisperEngine(STTEngine):
         threads: int | None = None,
         beam_size: int = 1,
         domain_prompt: bool = True,
-        window_margin: float | None = DEFAULT_WINDOW_MARGIN,
+        window_margin: float | None = FROM_SETTINGS,
         expect_prompts: bool = True,
         guard: bool = True,
     ) -> None:
@@ -178,6 +178,8 @@ class FasterWhisperEngine(STTEngine):
         self.beam_size = beam_size
         self.domain_prompt = domain_prompt
         # None: the classic 30 s window. Otherwise seconds of silence after the utterance.
+        if window_margin == FROM_SETTINGS:
+            window_margin = settings.STT_WINDOW_MARGIN
         self.window_margin = window_margin
         self.expect_prompts = expect_prompts
         # False: Whisper's output as is, with its temperature fallback (the behaviour before
@@ -247,7 +249,8 @@ class FasterWhisperEngine(STTEngine):
                 without_timestamps=True,
                 initial_prompt=prompt,
                 # No decoding again at higher temperatures: with the guard a loop is collapsed
-                # for nothing, where each fallback decoded it again.
+                # for nothing, where each fallback decoded it again (and sampling did not hear
+                # unclear speech better).
                 temperature=0.0 if self.guard else WHISPER_TEMPERATURES,
                 # Callers say at most ~6 tokens a second in English, about twice that in
                 # Cyrillic; a model stuck repeating itself stops here instead of spending

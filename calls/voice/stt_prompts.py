@@ -17,7 +17,7 @@ PROMPTS = {
         "free": (
             "A customer calls a tire shop. Tire sizes like 205/55 R16 and 195/65 R15. Brands: "
             "Michelin, Continental, Nokian, Goodyear, Bridgestone, Pirelli, Hankook. Winter, "
-            "summer, all-season tires. Yes. No."
+            "summer, all-season tires. Yes. No. Phone 0 6 7 1 2 3 4 5 6 7."
         ),
         "size": "Tire size: 205/55 R16. 195/65 R15. 225/45 R17.",
         "season": "Winter tires. Summer tires. All-season tires.",
@@ -34,7 +34,8 @@ PROMPTS = {
     "uk": {
         "free": (
             "Клієнт телефонує до шинного центру. Розміри шин: 205/55 R16, 195/65 R15. Michelin, "
-            "Continental, Nokian. Зимові, літні, всесезонні шини. Так. Ні."
+            "Continental, Nokian. Зимові, літні, всесезонні шини. Так. Ні. "
+            "Телефон 0 6 7 1 2 3 4 5 6 7."
         ),
         "size": "Розмір шин: 205/55 R16. 195/65 R15. 225/45 R17.",
         "season": "Зимові шини. Літні шини. Всесезонні шини.",
@@ -50,7 +51,8 @@ PROMPTS = {
     "ru": {
         "free": (
             "Клиент звонит в шинный центр. Размеры шин: 205/55 R16, 195/65 R15. Michelin, "
-            "Continental, Nokian. Зимние, летние, всесезонные шины. Да. Нет."
+            "Continental, Nokian. Зимние, летние, всесезонные шины. Да. Нет. "
+            "Телефон 0 6 7 1 2 3 4 5 6 7."
         ),
         "size": "Размер шин: 205/55 R16. 195/65 R15. 225/45 R17.",
         "season": "Зимние шины. Летние шины. Всесезонные шины.",

@@ -1,6 +1,7 @@
 """Checks on what Whisper wrote: a loop collapsed to one copy, the prompt recited back, too many
 words for the audio. Pure functions on text, so the engine and the benchmarks share them."""
 
+import itertools
 import re
 
 # A caller says at most ~4 words a second, digits read one by one included; more is a loop or
@@ -8,8 +9,10 @@ import re
 MAX_WORDS_PER_SECOND = 5.0
 # A run of this many words copied from the prompt is recitation, not a coincidence ...
 PROMPT_RUN = 3
-# ... when at least this share of the transcript is made of such runs.
+# ... when at least this share of the transcript is made of such runs ...
 PROMPT_SHARE = 0.5
+# ... and they come from two sentences of the prompt, or cover this share of it.
+PROMPT_COVER = 0.8
 
 
 def _key(token: str) -> str:
@@ -98,18 +101,30 @@ def words(text: str) -> list[str]:
 
 
 def recites_prompt(text: str, prompt: str | None) -> bool:
-    """True when the transcript is mostly runs of words copied from the prompt: Whisper fills a
-    short or unclear utterance with its own prompt ("Olena." heard as "Phone 067 123 45. Order
-    number 1045.")."""
+    """True when the transcript is Whisper's prompt rather than the caller: mostly runs of
+    three or more words copied from it, with pieces of two of its sentences or most of it ("Olena."
+    heard as "Phone 067 123 45. Order number 1045."). A caller who says one of the prompt's
+    examples ("205/55 R16") is not reciting."""
     if not prompt:
         return False
-    said, given = words(text), words(prompt)
+    said = words(text)
+    sentences = [words(sentence) for sentence in re.split(r"(?<=[.?!])\s+", prompt)]
+    given = [word for sentence in sentences for word in sentence]
     runs = {tuple(given[i : i + PROMPT_RUN]) for i in range(len(given) - PROMPT_RUN + 1)}
     copied = [False] * len(said)
     for i in range(len(said) - PROMPT_RUN + 1):
         if tuple(said[i : i + PROMPT_RUN]) in runs:
             copied[i : i + PROMPT_RUN] = [True] * PROMPT_RUN
-    return bool(said) and sum(copied) >= PROMPT_RUN and sum(copied) / len(said) >= PROMPT_SHARE
+    share = sum(copied)
+    if share < PROMPT_RUN or share / len(said) < PROMPT_SHARE:
+        return False
+    # Which of the prompt's sentences the transcript has word pairs of.
+    placed = [(word, index) for index, sentence in enumerate(sentences) for word in sentence]
+    pairs: dict[tuple[str, str], set[int]] = {}
+    for (first, one), (second, other) in itertools.pairwise(placed):
+        pairs.setdefault((first, second), set()).update((one, other))
+    sources = set().union(*(pairs.get(pair, set()) for pair in itertools.pairwise(said)))
+    return len(sources) >= 2 or share >= PROMPT_COVER * len(given)
 
 
 def too_long(text: str, seconds: float) -> bool:

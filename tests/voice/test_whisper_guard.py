@@ -58,7 +58,9 @@ def test_a_transcript_made_of_the_prompt_is_a_recitation():
     prompt = DOMAIN_PROMPTS["en"]
     assert recites_prompt("Phone 067 123 45. Order number 1045.", prompt)
     assert recites_prompt("Yes. No. Phone 067 123 45 67.", prompt)
-    assert recites_prompt("Winter, summer, all-season tires.", prompt)
+    assert recites_prompt("Winter, summer, all-season tires. Yes. No.", prompt)
+    # A short prompt said back whole.
+    assert recites_prompt("Your name, please?", PROMPTS["en"]["name"])
 
 
 def test_what_was_said_is_not_a_recitation_even_when_the_prompt_has_it():
@@ -66,6 +68,10 @@ def test_what_was_said_is_not_a_recitation_even_when_the_prompt_has_it():
     assert not recites_prompt("Olena.", prompt)
     assert not recites_prompt("Yes.", prompt)
     assert not recites_prompt("I need four winter tires for my Golf, size 205/55 R16", prompt)
+    # A caller who says one of the prompt's examples.
+    assert not recites_prompt("205/55 R16", prompt)
+    assert not recites_prompt("My number is 067 123 45 67", prompt)
+    assert not recites_prompt("Winter, summer, all-season tires.", prompt)
     assert not recites_prompt("anything", None)
 
 
