@@ -29,8 +29,7 @@ OPENAI_PCM_RATE = 24000
 def _whisper():
     from calls.voice.stt import FasterWhisperEngine
 
-    # A speech API's Whisper pads every request to the 30 s window it was trained on.
-    return FasterWhisperEngine("tiny.en", window_margin=None)
+    return FasterWhisperEngine("tiny.en")
 
 
 @cache
