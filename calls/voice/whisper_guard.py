@@ -70,16 +70,26 @@ def collapse_repeats(text: str) -> str:
 
 def _without_cut_copy(tokens: list[str]) -> list[str]:
     """Without a last run of two or more words that repeats the start of a sentence said before
-    (its last word maybe cut mid-word): the copy of a loop the token limit cut short."""
+    (its last word maybe cut mid-word), or a last word cut from such a sentence's first word:
+    the copy of a loop the token limit cut short."""
     keys = [_key(token) for token in tokens]
-    for size in range(len(keys) // 2, 1, -1):
+    for size in range(len(keys) // 2, 0, -1):
         tail, start = keys[-size:], len(keys) - size
         if _single_digits(tail) or not all(tail):
             continue
         for before in range(start - size, -1, -1):
             sentence_start = before == 0 or tokens[before - 1][-1] in ".?!,"
             earlier = keys[before : before + size]
-            if sentence_start and earlier[:-1] == tail[:-1] and earlier[-1].startswith(tail[-1]):
+            cut = earlier[-1].startswith(tail[-1])
+            if size == 1:  # one word, cut mid-word right after itself ("Michelin, Miche")
+                cut = (
+                    cut
+                    and before == start - 1
+                    and len(tail[-1]) >= 3
+                    and earlier[-1] != tail[-1]
+                    and tokens[-1][-1].isalnum()
+                )
+            if sentence_start and earlier[:-1] == tail[:-1] and cut:
                 return tokens[:start]
     return tokens
 

@@ -22,6 +22,7 @@ from calls.voice.whisper_guard import collapse_repeats, recites_prompt, repeats_
         ("I need winter tires. Winter tires. Winter tires.", "I need winter tires."),
         ("You are now unmuted. You are now unm", "You are now unmuted."),
         ("Do you have Michelin? Do you", "Do you have Michelin?"),
+        ("Michelin, Miche", "Michelin,"),
     ],
 )
 def test_a_repeated_phrase_keeps_one_copy(heard, kept):
@@ -35,6 +36,8 @@ def test_a_repeated_phrase_keeps_one_copy(heard, kept):
         "0 5 0 5 0 5 0 5 1 2",
         "Winter tires, or maybe summer tires",
         "Two tires. Two",
+        "Michelin or Mich",  # not the start of a sentence said before
+        "Good. Go",
         "два два два",  # not digits, but a word repeated by a caller reading them
         "067 123 50 50",  # a number group twice is a real phone number's end
         "205/55 R16",
