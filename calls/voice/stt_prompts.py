@@ -4,7 +4,9 @@ The agent names the slot it asks for next (`CallContext.expect`); the prompt is 
 Whisper copies a prompt's style: a phone number written digit by digit comes back digit by
 digit, where a grouped one ("067 123 45 67") came back grouped with digits dropped. And a short
 or unclear utterance may come back as the prompt itself, so prompts stay short, and the prompt
-for a name holds no digits at all (see docs/engines.md).
+for a name holds no digits at all. A prompt that ends with an answer swallows it: after "Is
+that right? Yes. No." a caller's "No, thank you" came back "Thank you."; so the prompt of a
+short answer ends with the question (see docs/engines.md).
 """
 
 EXPECTS = (
@@ -20,15 +22,15 @@ PROMPTS = {
             "summer, all-season tires. Yes. No. Phone 0 6 7 1 2 3 4 5 6 7."
         ),
         "size": "Tire size: 205/55 R16. 195/65 R15. 225/45 R17.",
-        "season": "Winter tires. Summer tires. All-season tires.",
-        "choice": "Michelin, Continental, Nokian, Goodyear, Bridgestone, Pirelli, Hankook. The "
-        "first one. The cheaper one.",
-        "quantity": "Four tires. Two. 4.",
+        "season": "Winter, summer or all-season tires?",
+        "choice": "Michelin, Continental, Nokian, Goodyear, Bridgestone, Pirelli, Hankook. Which "
+        "one would you like?",
+        "quantity": "Four tires, or two? How many do you need?",
         "name": "Your name, please?",
         "phone": "Phone number: 0 6 7 1 2 3 4 5 6 7.",
         "fulfilment": "Pick up at the shop, or delivery?",
-        "address": "Delivery address: street, house number, city.",
-        "confirm": "Is that right? Yes. No.",
+        "address": "The delivery address: street, house number and city?",
+        "confirm": "Did I get that right?",
         "order_number": "Order number: 1 0 4 5 2 3.",
     },
     "uk": {
@@ -38,14 +40,14 @@ PROMPTS = {
             "Телефон 0 6 7 1 2 3 4 5 6 7."
         ),
         "size": "Розмір шин: 205/55 R16. 195/65 R15. 225/45 R17.",
-        "season": "Зимові шини. Літні шини. Всесезонні шини.",
-        "choice": "Michelin, Continental, Nokian, Goodyear, Pirelli. Перший. Дешевший.",
-        "quantity": "Чотири шини. Дві. 4.",
+        "season": "Зимові, літні чи всесезонні шини?",
+        "choice": "Michelin, Continental, Nokian, Goodyear, Pirelli. Який вам підходить?",
+        "quantity": "Чотири шини чи дві? Скільки вам потрібно?",
         "name": "Як вас звати?",
         "phone": "Номер телефону: 0 6 7 1 2 3 4 5 6 7.",
         "fulfilment": "Самовивіз чи доставка?",
-        "address": "Адреса доставки: вулиця, будинок, місто.",
-        "confirm": "Правильно? Так. Ні.",
+        "address": "Адреса доставки: вулиця, будинок і місто?",
+        "confirm": "Я правильно зрозумів?",
         "order_number": "Номер замовлення: 1 0 4 5 2 3.",
     },
     "ru": {
@@ -55,14 +57,14 @@ PROMPTS = {
             "Телефон 0 6 7 1 2 3 4 5 6 7."
         ),
         "size": "Размер шин: 205/55 R16. 195/65 R15. 225/45 R17.",
-        "season": "Зимние шины. Летние шины. Всесезонные шины.",
-        "choice": "Michelin, Continental, Nokian, Goodyear, Pirelli. Первый. Подешевле.",
-        "quantity": "Четыре шины. Две. 4.",
+        "season": "Зимние, летние или всесезонные шины?",
+        "choice": "Michelin, Continental, Nokian, Goodyear, Pirelli. Какой вам подходит?",
+        "quantity": "Четыре шины или две? Сколько вам нужно?",
         "name": "Как вас зовут?",
         "phone": "Номер телефона: 0 6 7 1 2 3 4 5 6 7.",
         "fulfilment": "Самовывоз или доставка?",
-        "address": "Адрес доставки: улица, дом, город.",
-        "confirm": "Правильно? Да. Нет.",
+        "address": "Адрес доставки: улица, дом и город?",
+        "confirm": "Я правильно понял?",
         "order_number": "Номер заказа: 1 0 4 5 2 3.",
     },
 }
