@@ -138,12 +138,13 @@ WHISPER_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's defaul
 
 
 class FasterWhisperEngine(STTEngine):
-    """Whisper on CTranslate2 (int8, CPU), fed the utterance plus a margin rather than 30 s:
-    ~0.1-0.2 s of one core for a short reply with tiny.en. The model is a short name or a local
-    directory (STT_MODEL); nothing is downloaded at run time.
+    """Whisper on CTranslate2 (int8, CPU). In the 30 s window Whisper was trained on (the
+    default) a short reply costs ~0.5 s of one core with tiny.en; with STT_WINDOW_MARGIN the
+    encoder sees only the utterance and that margin, ~0.1 s. The model is a short name or a
+    local directory (STT_MODEL); nothing is downloaded at run time.
 
-    Fed a short window, Whisper often repeats the utterance ("Thank you. Thank you. Thank you.")
-    and, on a short or unclear one, may recite its prompt: the output is checked
+    Whisper may repeat the utterance ("Thank you. Thank you. Thank you.", most often in a short
+    window) and, on a short or unclear one, recite its prompt: the output is checked
     (calls/voice/whisper_guard.py), a loop collapsed to one copy, and a recitation or an
     impossibly long answer decoded again without the prompt, then dropped if still wrong."""
 
