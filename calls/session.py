@@ -467,13 +467,12 @@ class CallSession:
         return spoken
 
     async def transcribe(self, utterance: Utterance) -> Transcript:
-        """Speech to text off the loop, in the process's STT executor."""
+        """Speech to text off the loop, in the process's STT executor, told what the agent
+        asked for (the engine fits its prompt or phrase hints to it)."""
+        stt, language, expect = self.services.stt, self.language, self.context.expect
         return await self._loop.run_in_executor(
             self.services.stt_executor,
-            self.services.stt.transcribe,
-            utterance.pcm,
-            utterance.sample_rate,
-            self.language,
+            lambda: stt.transcribe(utterance.pcm, utterance.sample_rate, language, expect=expect),
         )
 
     # --- Helpers --------------------------------------------------------------------------------

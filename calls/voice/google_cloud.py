@@ -25,6 +25,21 @@ SPEECH_CONTEXT = {
            "всесезонные", "шипованные", "Michelin", "Continental", "Nokian", "Goodyear", "Pirelli",
            "оператор", "номер заказа"],
 }  # fmt: skip
+# More hints when the agent expects a short answer; none for a name, so a caller's name is not
+# bent into a brand.
+EXPECT_CONTEXT = {
+    "confirm": {"en": ["yes", "no", "that's right"], "uk": ["так", "ні", "правильно"],
+                "ru": ["да", "нет", "правильно"]},
+    "fulfilment": {"en": ["pick up", "delivery"], "uk": ["самовивіз", "доставка"],
+                   "ru": ["самовывоз", "доставка"]},
+}  # fmt: skip
+
+
+def speech_context(language: str, expect: str = "free") -> list[str]:
+    """The phrase hints for what the agent asked for."""
+    if expect == "name":
+        return []
+    return SPEECH_CONTEXT.get(language, []) + EXPECT_CONTEXT.get(expect, {}).get(language, [])
 
 
 def _language_code(language: str) -> str:
@@ -49,14 +64,17 @@ class GoogleSTTEngine(STTEngine):
             settings.GOOGLE_API_KEY if api_key is None else api_key,
         )
 
-    def transcribe(self, pcm: bytes, sample_rate: int, language: str) -> Transcript:
+    def transcribe(
+        self, pcm: bytes, sample_rate: int, language: str, expect: str = "free"
+    ) -> Transcript:
         config = {
             "encoding": "LINEAR16",
             "sampleRateHertz": sample_rate,
             "languageCode": _language_code(language),
             "maxAlternatives": 1,
-            "speechContexts": [{"phrases": SPEECH_CONTEXT.get(language, [])}],
         }
+        if phrases := speech_context(language, expect):
+            config["speechContexts"] = [{"phrases": phrases}]
         if self.model:
             config["model"] = self.model
         payload = {"config": config, "audio": {"content": base64.b64encode(pcm).decode()}}

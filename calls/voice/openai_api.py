@@ -6,7 +6,8 @@ from django.conf import settings
 
 from ..http_api import APIClient, APIError
 from .audio import pcm_from_wav, resample, wav_bytes
-from .stt import DOMAIN_PROMPTS, STTEngine, STTError, Transcript
+from .stt import STTEngine, STTError, Transcript
+from .stt_prompts import prompt_for
 from .tts import TTSEngine, TTSError
 
 # response_format "pcm" is raw 16-bit mono PCM at 24 kHz (OpenAI's documented rate).
@@ -31,9 +32,12 @@ class OpenAISTTEngine(STTEngine):
             settings.STT_API_KEY if api_key is None else api_key,
         )
 
-    def transcribe(self, pcm: bytes, sample_rate: int, language: str) -> Transcript:
+    def transcribe(
+        self, pcm: bytes, sample_rate: int, language: str, expect: str = "free"
+    ) -> Transcript:
         fields = {"model": self.model, "language": language, "response_format": "json"}
-        if prompt := DOMAIN_PROMPTS.get(language):
+        # A Whisper server takes the same prompt as the embedded Whisper, fitted to the slot.
+        if prompt := prompt_for(language, expect):
             fields["prompt"] = prompt
         try:
             response = self.api.post(

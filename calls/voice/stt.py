@@ -1,6 +1,7 @@
 """Speech-to-text: the STTEngine interface, the embedded faster-whisper engine, the registry."""
 
 import math
+import threading
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from dataclasses import dataclass
@@ -12,6 +13,10 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from .audio import resample
+from .stt_prompts import DOMAIN_PROMPTS, prompt_for
+from .whisper_guard import collapse_repeats, recites_prompt, repeats_digit, too_long
+
+__all__ = ["DOMAIN_PROMPTS", "FasterWhisperEngine", "STTEngine", "STTError", "Transcript"]
 
 
 @dataclass(frozen=True)
@@ -37,25 +42,11 @@ class STTEngine(ABC):
     local: bool = False
 
     @abstractmethod
-    def transcribe(self, pcm: bytes, sample_rate: int, language: str) -> Transcript: ...
-
-
-# What a tire shop's callers talk about; Whisper spells sizes, brands and digits better with it.
-DOMAIN_PROMPTS = {
-    "en": (
-        "A customer calls a tire shop. Tire sizes like 205/55 R16 and 195/65 R15. Brands: "
-        "Michelin, Continental, Nokian, Goodyear, Bridgestone, Pirelli, Hankook. Winter, summer, "
-        "all-season tires. Yes. No. Phone 067 123 45 67. Order number 104523."
-    ),
-    "uk": (
-        "Клієнт телефонує до шинного центру. Розміри шин: 205/55 R16, 195/65 R15. Michelin, "
-        "Continental, Nokian. Зимові, літні, всесезонні шини. Так. Ні. Телефон 067 123 45 67."
-    ),
-    "ru": (
-        "Клиент звонит в шинный центр. Размеры шин: 205/55 R16, 195/65 R15. Michelin, "
-        "Continental, Nokian. Зимние, летние, всесезонные шины. Да. Нет. Телефон 067 123 45 67."
-    ),
-}
+    def transcribe(
+        self, pcm: bytes, sample_rate: int, language: str, expect: str = "free"
+    ) -> Transcript:
+        """`expect` names what the agent asked for (stt_prompts.EXPECTS): an engine may fit
+        its prompt or phrase hints to it, or ignore it."""
 
 
 def _tiny_en() -> tuple[str, dict[str, bytes] | None]:
@@ -113,12 +104,49 @@ def whisper_model_files(model: str) -> tuple[str, dict[str, bytes] | None]:
 
 MAX_NEW_TOKENS = 220  # Whisper's decoder holds 448 tokens, the prompt included
 TOKENS_PER_SECOND = defaultdict(lambda: 24, en=12)  # twice what fast speech needs
+WINDOW_SECONDS = 30  # what Whisper was trained on: every utterance is padded to it
+FROM_SETTINGS = -1.0  # window_margin's default: STT_WINDOW_MARGIN
+FRAMES_PER_SECOND = 100  # log-Mel frames
+
+
+class _UtteranceWindowWhisper:
+    """Mixin for faster-whisper's WhisperModel: the encoder sees the frames of the utterance
+    and its margin instead of a 30 s window padded with zeros. CTranslate2 takes the shorter
+    input; encoding is most of Whisper's cost, so a 1 s reply costs a fraction of a window.
+    The frame count is per thread, because one model serves every STT executor thread."""
+
+    def _window_frames(self) -> threading.local:
+        if not hasattr(self, "_window"):
+            self._window = threading.local()
+        return self._window
+
+    def encode(self, features: np.ndarray):
+        frames = getattr(self._window_frames(), "frames", 0)
+        if frames and features.shape[-1] > frames:
+            features = np.ascontiguousarray(features[..., :frames])
+        return super().encode(features)
+
+
+@cache
+def _window_model_class() -> type:
+    from faster_whisper import WhisperModel
+
+    return type("WhisperModel", (_UtteranceWindowWhisper, WhisperModel), {})
+
+
+WHISPER_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's default fallback
 
 
 class FasterWhisperEngine(STTEngine):
-    """Whisper on CTranslate2 (int8, CPU): ~0.15 s of one core per second of speech with
-    tiny.en, ~0.3 s with base. The model is a short name or a local directory (STT_MODEL);
-    nothing is downloaded at run time."""
+    """Whisper on CTranslate2 (int8, CPU). In the 30 s window Whisper was trained on (the
+    default) a short reply costs ~0.5 s of one core with tiny.en; with STT_WINDOW_MARGIN the
+    encoder sees only the utterance and that margin, ~0.1 s. The model is a short name or a
+    local directory (STT_MODEL); nothing is downloaded at run time.
+
+    Whisper may repeat the utterance ("Thank you. Thank you. Thank you.", most often in a short
+    window) and, on a short or unclear one, recite its prompt: the output is checked
+    (calls/voice/whisper_guard.py), a loop collapsed to one copy, and a recitation or an
+    impossibly long answer decoded again without the prompt, then dropped if still wrong."""
 
     name = "faster-whisper"
     local = True
@@ -130,13 +158,14 @@ class FasterWhisperEngine(STTEngine):
         threads: int | None = None,
         beam_size: int = 1,
         domain_prompt: bool = True,
+        window_margin: float | None = FROM_SETTINGS,
+        expect_prompts: bool = True,
+        guard: bool = True,
     ) -> None:
-        from faster_whisper import WhisperModel
-
         model = model or settings.STT_MODEL or default_whisper_model(settings.CALL_LANGUAGE)
         path, files = whisper_model_files(model)
         self.model_name = model
-        self._model = WhisperModel(
+        self._model = _window_model_class()(
             path,
             device="cpu",
             compute_type="int8",
@@ -149,34 +178,96 @@ class FasterWhisperEngine(STTEngine):
         self.multilingual = self._model.model.is_multilingual
         self.beam_size = beam_size
         self.domain_prompt = domain_prompt
+        # None: the classic 30 s window. Otherwise seconds of silence after the utterance.
+        if window_margin == FROM_SETTINGS:
+            window_margin = settings.STT_WINDOW_MARGIN
+        self.window_margin = window_margin
+        self.expect_prompts = expect_prompts
+        # False: Whisper's output as is, with its temperature fallback (the behaviour before
+        # the guard, kept for the benchmarks).
+        self.guard = guard
 
-    def transcribe(self, pcm: bytes, sample_rate: int, language: str) -> Transcript:
+    def prompt(self, language: str, expect: str) -> str | None:
+        if not self.domain_prompt:
+            return None
+        if not self.expect_prompts:
+            return DOMAIN_PROMPTS.get(language)
+        return prompt_for(language, expect)
+
+    def transcribe(
+        self, pcm: bytes, sample_rate: int, language: str, expect: str = "free"
+    ) -> Transcript:
         if language != "en" and not self.multilingual:
             raise STTError(
                 f"the Whisper model {self.model_name!r} knows only English; set STT_MODEL to "
                 f"base (or another multilingual model) for {language!r}"
             )
         audio = np.frombuffer(resample(pcm, sample_rate, self.RATE), dtype="<i2")
+        audio = audio.astype(np.float32) / 32768.0
         seconds = len(audio) / self.RATE
-        segments, _info = self._model.transcribe(
-            audio.astype(np.float32) / 32768.0,
-            language=language,
-            beam_size=self.beam_size,
-            vad_filter=False,  # the endpointer already cut the utterance
-            condition_on_previous_text=False,
-            without_timestamps=True,
-            initial_prompt=DOMAIN_PROMPTS.get(language) if self.domain_prompt else None,
-            # Callers say at most ~6 tokens a second in English, about twice that in Cyrillic;
-            # a model stuck repeating itself (seen on robotic voices) stops here instead of
-            # spending seconds of CPU on the loop.
-            max_new_tokens=min(MAX_NEW_TOKENS, 10 + int(seconds * TOKENS_PER_SECOND[language])),
-        )
-        segments = list(segments)
-        text = " ".join(segment.text.strip() for segment in segments).strip()
+        prompt = self.prompt(language, expect)
+        if not self.guard:
+            return Transcript(*self._decode(audio, language, prompt, self.window_margin))
+        text, confidence = self._hear(audio, language, prompt)
+        if prompt and (recites_prompt(text, prompt) or too_long(text, seconds)):
+            # The prompt filled a short or unclear utterance: what was said, or nothing.
+            text, confidence = self._hear(audio, language, None)
+            if too_long(text, seconds):
+                text, confidence = "", None
+        return Transcript(text, confidence)
+
+    def _hear(
+        self, audio: np.ndarray, language: str, prompt: str | None
+    ) -> tuple[str, float | None]:
+        """The utterance's own window, then the 30 s window when the short one left what it
+        cannot be trusted with: a digit three times in a row (a loop, or a caller's "five five
+        five"), or more words than the audio holds."""
+        text, confidence = self._decode(audio, language, prompt, self.window_margin)
+        if self.window_margin is not None and (
+            repeats_digit(text) or too_long(text, len(audio) / self.RATE)
+        ):
+            text, confidence = self._decode(audio, language, prompt, None)
+        return text, confidence
+
+    def _decode(
+        self, audio: np.ndarray, language: str, prompt: str | None, margin: float | None
+    ) -> tuple[str, float | None]:
+        """One decoding: in the utterance's window plus `margin` seconds, or in 30 s (None)."""
+        seconds = len(audio) / self.RATE
+        window = self._model._window_frames()
+        window.frames = 0
+        if margin is not None and seconds + margin < WINDOW_SECONDS:
+            # Digital silence, not zero features: Whisper stops more often after it.
+            audio = np.concatenate([audio, np.zeros(int(margin * self.RATE), dtype=np.float32)])
+            window.frames = int(len(audio) / self.RATE * FRAMES_PER_SECOND) // 2 * 2
+        try:
+            segments, _info = self._model.transcribe(
+                audio,
+                language=language,
+                beam_size=self.beam_size,
+                vad_filter=False,  # the endpointer already cut the utterance
+                condition_on_previous_text=False,
+                without_timestamps=True,
+                initial_prompt=prompt,
+                # No decoding again at higher temperatures: with the guard a loop is collapsed
+                # for nothing, where each fallback decoded it again (and sampling did not hear
+                # unclear speech better).
+                temperature=0.0 if self.guard else WHISPER_TEMPERATURES,
+                # Callers say at most ~6 tokens a second in English, about twice that in
+                # Cyrillic; a model stuck repeating itself stops here instead of spending
+                # seconds of CPU on the loop.
+                max_new_tokens=min(MAX_NEW_TOKENS, 10 + int(seconds * TOKENS_PER_SECOND[language])),
+            )
+            segments = list(segments)
+        finally:
+            window.frames = 0
         if not segments:
-            return Transcript("", None)
+            return "", None
+        text = " ".join(segment.text.strip() for segment in segments).strip()
+        if self.guard:
+            text = collapse_repeats(text)
         mean_logprob = sum(s.avg_logprob for s in segments) / len(segments)
-        return Transcript(text, round(min(1.0, math.exp(mean_logprob)), 3))
+        return text, round(min(1.0, math.exp(mean_logprob)), 3)
 
 
 STT_ENGINES = {

@@ -93,6 +93,25 @@ def test_google_engines_ask_for_the_call_language(google, settings, language, co
     assert recognition.json["config"]["languageCode"] == code
 
 
+def test_the_cloud_engines_are_told_what_the_agent_expects(openai, google):
+    """A Whisper server gets the slot's prompt (a phone number digit by digit, no digits for a
+    name); Google gets the slot's phrase hints, and none for a name."""
+    yes = caller_voice("yes", 8000)
+    OpenAISTTEngine().transcribe(yes, 8000, "uk", expect="phone")
+    OpenAISTTEngine().transcribe(yes, 8000, "en", expect="name")
+    phone, name = openai.requests
+    assert "0 6 7 1 2 3 4 5 6 7" in phone.form["prompt"]
+    assert phone.form["language"] == "uk"
+    assert not any(character.isdigit() for character in name.form["prompt"])
+
+    google.requests.clear()
+    GoogleSTTEngine().transcribe(yes, 8000, "ru", expect="confirm")
+    GoogleSTTEngine().transcribe(yes, 8000, "en", expect="name")
+    confirm, name = google.requests
+    assert {"да", "нет"} <= set(confirm.json["config"]["speechContexts"][0]["phrases"])
+    assert "speechContexts" not in name.json["config"]
+
+
 def test_engines_are_chosen_by_settings(openai, google, settings):
     get_stt_engine.cache_clear()
     get_tts_engine.cache_clear()

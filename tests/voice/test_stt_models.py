@@ -1,10 +1,19 @@
 """The embedded STT's models: tiny.en for English, the multilingual base (shipped in two pip
-packages and joined in memory) for Ukrainian and Russian, chosen by the call language."""
+packages and joined in memory) for Ukrainian and Russian, chosen by the call language; short
+human utterances come back as said or empty, never as the prompt; the agent's expected slot
+reaches the engine."""
+
+import re
+import uuid
+from pathlib import Path
 
 import pytest
 
+from calls.voice.audio import pcm_from_wav
 from calls.voice.stt import FasterWhisperEngine, STTError
+from calls.voice.stt_prompts import prompt_for
 from calls.voice.tts import EspeakNGEngine
+from calls.voice.whisper_guard import recites_prompt, words
 
 
 @pytest.fixture(scope="module")
@@ -31,3 +40,110 @@ def test_the_joined_multilingual_model_hears_a_tire_size(base_model, rate):
 def test_a_missing_model_is_a_clear_error(tmp_path):
     with pytest.raises(STTError, match=r"no Whisper model in .*set STT_MODEL to tiny\.en, base"):
         FasterWhisperEngine(str(tmp_path))
+
+
+# --- Short utterances on human voices (Debian's asterisk-core-sounds-*-wav) --------------------
+
+SOUNDS = Path("/usr/share/asterisk/sounds")
+
+
+def human_recording(language: str, name: str) -> bytes:
+    """A telephone recording of a human speaker (8 kHz), as an Asterisk call would carry it."""
+    path = SOUNDS / language / f"{name}.wav"
+    if not path.is_file():
+        pytest.skip(f"install asterisk-core-sounds-{language}-wav for {path}")
+    pcm, rate = pcm_from_wav(path.read_bytes())
+    assert rate == 8000
+    return pcm
+
+
+@pytest.fixture(scope="module")
+def tiny_en():
+    """With the utterance's own window (STT_WINDOW_MARGIN=2), where Whisper loops most."""
+    return FasterWhisperEngine("tiny.en", window_margin=2.0)
+
+
+@pytest.fixture(scope="module")
+def base_short():
+    return FasterWhisperEngine("base", window_margin=2.0)
+
+
+@pytest.mark.parametrize(
+    ("language", "name", "said"),
+    [
+        ("en", "phonetic/o_p", "oscar"),
+        ("en", "phonetic/r_p", "romeo"),
+        ("en", "vm-no", "no"),
+        ("ru", "phonetic/v_p", "виктор"),
+        ("ru", "vm-no", "нет"),
+        ("ru", "auth-thankyou", "спасибо"),
+    ],
+)
+@pytest.mark.parametrize("expect", ["free", "name", "phone"])
+def test_a_short_human_utterance_comes_back_as_said_or_empty_never_as_the_prompt(
+    tiny_en, base_short, language, name, said, expect
+):
+    engine = tiny_en if language == "en" else base_short
+    heard = engine.transcribe(human_recording(language, name), 8000, language, expect).text
+    assert not recites_prompt(heard, engine.prompt(language, expect)), heard
+    # Said once, heard once: the short window's loops ("Oscar. Oscar. Oscar.") are collapsed.
+    assert heard == "" or words(heard) == [said], heard
+
+
+@pytest.mark.parametrize(
+    ("language", "digit"), [("en", "5"), ("en", "9"), ("ru", "7"), ("ru", "2")]
+)
+def test_a_digit_said_once_is_heard_once_or_not_at_all_on_a_phone_number_turn(
+    tiny_en, base_short, language, digit
+):
+    """The short window loops on a lone digit ("9 9 9 9 9"); a digit three times in a row is
+    decoded again in the 30 s window. Never the prompt's "0 6 7", never a run of digits; the
+    word ("Два.") or nothing are what was said or an honest "not heard"."""
+    engine = tiny_en if language == "en" else base_short
+    heard = engine.transcribe(human_recording(language, f"digits/{digit}"), 8000, language, "phone")
+    assert re.sub(r"\D", "", heard.text) in ("", digit), heard.text
+    assert len(words(heard.text)) <= 1, heard.text
+
+
+def test_a_recitation_of_the_prompt_is_decoded_again_without_it(tiny_en, monkeypatch):
+    """Whisper filled "Olena." with its prompt through a real Asterisk; here a prompt is made
+    to win over the audio and the engine must not pass it on."""
+    pcm = human_recording("en", "phonetic/o_p")
+    decoded = []
+    real_decode = tiny_en._decode
+
+    def decode(audio, language, prompt, margin):
+        decoded.append(prompt)
+        if prompt:  # what Whisper gave through Asterisk
+            return "Phone 067 123 45. Order number 1045. Order number 1045.", 0.9
+        return real_decode(audio, language, prompt, margin)
+
+    monkeypatch.setattr(tiny_en, "_decode", decode)
+    heard = tiny_en.transcribe(pcm, 8000, "en", "free").text
+    # Decoded with the prompt, then without it; the recitation never comes out.
+    assert decoded[0] == prompt_for("en", "free") and decoded[-1] is None
+    assert words(heard) == ["oscar"], heard
+
+
+async def test_the_agents_expected_slot_reaches_the_engine(tiny_en, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from calls.session import CallServices, CallSession, SessionConfig
+    from calls.voice.vad import Utterance
+
+    asked = []
+    real_prompt = tiny_en.prompt
+
+    def prompt(language, expect):
+        asked.append(expect)
+        return real_prompt(language, expect)
+
+    monkeypatch.setattr(tiny_en, "prompt", prompt)
+    with ThreadPoolExecutor(1) as executor:
+        services = CallServices(None, None, None, tiny_en, executor, None)
+        session = CallSession(uuid.uuid4(), None, services, SessionConfig(language="en"))
+        session.context.expect = "phone"
+        pcm = human_recording("en", "digits/5")
+        heard = await session.transcribe(Utterance(pcm, 8000, 0, 500, 1100))
+    assert asked == ["phone"]
+    assert re.sub(r"\D", "", heard.text) == "5", heard.text
