@@ -1,0 +1,348 @@
+"""Understanding: one utterance read for everything in it, at once.
+
+Text + the call's language + what the bot last asked -> a `Heard` of every slot (size, season,
+studs, brand, offer chosen, quantity, name, phone, pickup or delivery with the address), yes/no,
+corrections, cancellation, questions and requests. Pure: no database, no Django; the catalog's
+brands and the offers on the table come in as plain data.
+"""
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from catalog.services import TireSize, parse_rim, parse_spoken_size
+from catalog.spoken import words_to_digits
+
+from . import lexicon
+from .heard_numbers import find_phone, small_numbers, spoken_thousands
+from .lexicon import WORD, pattern
+
+# What a name or an address may start with, to be stripped: fillers and the question's words.
+_FILLER = re.compile(
+    rf"^(?:(?:так|да|yes|ok|okay|ну|well|so|ага|угу|добре|хорошо|значит|значить|будь ласка|please|"
+    rf"пожалуйста|пишіть|пишите|записуйте|записывайте|запишіть|запишите|це|это|it's|it is|"
+    rf"адреса|адрес|address|the address is|за адресою|по адресу|доставка|delivery|доставку|"
+    rf"на|в|у|до|to|is)(?!{WORD})[\s,.:-]*)+"
+)
+_TRAILING = re.compile(
+    r"[\s,.!?]*(?:будь ласка|please|пожалуйста|дякую|спасибо|thanks)?[\s,.!?]*$", re.IGNORECASE
+)
+_QUANTITY_NOUN = re.compile(
+    r"(?<!\d)(?P<n>\d{1,2})[\s-]*(?:[^\W\d_]+\s+){0,2}?"
+    r"(?:tires|tyres|tire|tyre|pieces|шин[^\W\d_]*|колес[^\W\d_]*|резин[^\W\d_]*|штук[^\W\d_]*|"
+    r"штуки|скат[^\W\d_]*)"
+)
+_FOR_TIRES = re.compile(r"\bfor\s+((?:[^\W\d_]+\s+)?(?:tires|tyres))\b")
+_R_SPOKEN = re.compile(rf"(?<!{WORD})(?:эр|ер|ар|er|ar|р|r)\s*(?=\d{{2}}(?!\d))")
+# "the first one", "that one": "one" is a pronoun there, not a quantity.
+_PRONOUN_ONE = re.compile(
+    r"\b(the|that|this|first|second|third|last|cheapest|cheaper|which|other|another|same|a|"
+    r"cheap|good|right|correct|new|old|wrong|expensive|winter|summer|studded|next|best)\s+"
+    r"(?:one|ones)\b"
+)
+_ORDER_NUMBER = re.compile(r"(?<!\d)\d{4,8}(?!\d)")
+
+
+@dataclass
+class Heard:
+    text: str
+    lower: str = ""
+    size: TireSize | None = None
+    size_guess: str = ""  # digits that may be a size speech-to-text garbled ("2555" + rim)
+    rim: int | None = None
+    season: str | None = None  # summer, winter, all_season, or "any"
+    studded: bool | None = None
+    brand: str | None = None
+    choice: int | None = None  # 1-based place among the offers
+    cheapest: bool = False
+    quantity: int | None = None
+    name: str | None = None
+    phone: str | None = None  # E.164
+    phone_tried: bool = False  # digits were said for a phone, but no valid number came of them
+    fulfilment: str | None = None  # pickup, delivery
+    address: str | None = None
+    yes: bool = False
+    no: bool = False
+    cancel: bool = False
+    correction: bool = False
+    fields: set[str] = field(default_factory=set)  # fields named (quantity, name, phone, ...)
+    question: str | None = None  # price, delivery, quality, hours, cheapest
+    operator: bool = False
+    farewell: bool = False
+    done: bool = False
+    status: bool = False
+    want_tires: bool = False
+    other_number: bool = False
+    order_number: str | None = None
+
+    @property
+    def search(self) -> dict:
+        """The search slots heard (size, rim, season, studs, brand)."""
+        found = {
+            "size": str(self.size) if self.size else None,
+            "rim": self.rim if not self.size else None,
+            "season": self.season,
+            "studded": self.studded,
+            "brand": self.brand,
+        }
+        return {key: value for key, value in found.items() if value is not None}
+
+
+def understand(
+    text: str,
+    language: str,
+    asking: str = "free",
+    brands: Sequence[tuple[str, Sequence[str]]] = (),
+    offers: Sequence[dict] = (),
+) -> Heard:
+    """Everything `text` says. `asking` is the bot's last question (size, season, choice,
+    quantity, name, phone, caller_phone, fulfilment, address, confirm, change, order_number,
+    free); it decides what a bare answer ("four", "Petro", "yes") fills."""
+    lower = lexicon.normalize(text)
+    heard = Heard(text, lower)
+
+    def has(meaning: str) -> re.Match | None:
+        return pattern(meaning, language).search(lower)
+
+    heard.operator = bool(has("operator"))
+    heard.farewell = bool(has("farewell"))
+    heard.done = bool(has("done"))
+    heard.status = bool(has("status"))
+    heard.want_tires = bool(has("want_tires"))
+    heard.no = bool(has("no"))
+    heard.yes = bool(has("yes")) and not heard.no
+    heard.correction = bool(has("correction"))
+    heard.other_number = bool(has("other_number"))
+    heard.fields = {
+        name for name in ("quantity", "name", "phone", "fulfilment", "tire") if has(f"field_{name}")
+    }
+    heard.question = _question(lower, language, has)
+
+    # Numbers: spoken words as digits, rims said as ordinals, "эр 16" as "r16".
+    digits = _PRONOUN_ONE.sub(r"\1", lower)
+    for rim_word, rim in lexicon.rim_ordinals():
+        digits = rim_word.sub(f" r{rim} ", digits)
+    digits = spoken_thousands(words_to_digits(digits))
+    digits = _R_SPOKEN.sub("r", digits)
+
+    phone, phone_span, tried = find_phone(digits, wanted=asking in ("phone", "caller_phone"))
+    heard.phone, heard.phone_tried = phone, tried
+    if phone_span:
+        digits = digits[: phone_span[0]] + " " + digits[phone_span[1] :]
+    if asking == "order_number" or (heard.status and not phone):
+        if number := _ORDER_NUMBER.search(re.sub(r"(?<=\d)[\s,.-]+(?=\d)", "", digits)):
+            heard.order_number = number.group()
+            return heard
+
+    _read_size(heard, digits, asking)
+    _read_season(heard, has)
+    heard.brand = _brand(lower, brands)
+    heard.cheapest = bool(has("cheapest"))
+    if offers and not heard.question:
+        heard.choice = _choice(heard, lower, digits, language, asking, offers)
+    heard.cancel = bool(has("cancel")) and not heard.search and heard.phone is None
+    _read_fulfilment(heard, has, asking)
+    heard.quantity = _quantity(heard, lower, digits, language, asking, has)
+    heard.name = _name(heard, language, asking)
+    return heard
+
+
+def _question(lower: str, language: str, has) -> str | None:
+    asks = lower.rstrip().endswith("?") or bool(has("question"))
+    if has("ask_delivery"):
+        return "delivery"
+    if has("ask_hours") and asks:
+        return "hours"
+    if has("ask_quality") and asks:
+        return "quality"
+    if (
+        has("cheapest")
+        and asks
+        and re.search(r"(?:which|what|який|яка|які|какой|какая|какие|що|что|где|де)", lower)
+    ):
+        return "cheapest"
+    if has("ask_price") and asks:
+        return "price"
+    return None
+
+
+def _read_size(heard: Heard, digits: str, asking: str) -> None:
+    heard.size = parse_spoken_size(digits)
+    if heard.size is None:
+        heard.rim = parse_rim(digits)
+        if heard.rim is None and asking == "size":
+            groups = re.findall(r"\d+", digits)
+            if len(groups) == 1 and 13 <= int(groups[0]) <= 22:
+                heard.rim = int(groups[0])  # "шістнадцять" alone, when a size is asked for
+        rest = re.sub(rf"(?:r\s*|[rр]\s*){heard.rim}(?!\d)", " ", digits) if heard.rim else digits
+        guess = "".join(re.findall(r"\d+", rest))
+        if (heard.rim or asking == "size") and 3 <= len(guess) <= 7:
+            heard.size_guess = guess
+
+
+def _read_season(heard: Heard, has) -> None:
+    if has("unstudded"):
+        heard.studded = False
+    elif has("studded"):
+        heard.studded = True
+    for season in ("all_season", "winter", "summer"):
+        if has(season):
+            heard.season = season
+            break
+    if heard.season is None and heard.studded is not None:
+        heard.season = "winter"  # studs or "липучка" are winter tires
+    if heard.season is None and has("any_season"):
+        heard.season = "any"
+
+
+def _brand(lower: str, brands: Sequence[tuple[str, Sequence[str]]]) -> str | None:
+    """The brand named, fuzzily (speech-to-text spells brands its own way), but never a common
+    word: only words of four letters or more that no lexicon knows, against the shop's brands."""
+    if not brands:
+        return None
+    from rapidfuzz import fuzz, process
+
+    choices: dict[str, str] = {}
+    for name, aliases in brands:
+        for spelling in (name, *aliases):
+            choices[spelling.lower()] = name
+    said = re.findall(r"[^\W\d_]+(?:['-][^\W\d_]+)?", lower)
+    candidates = [w for w in said if len(w) >= 4 and not lexicon.is_not_name(w)]
+    candidates += [f"{a} {b}" for a, b in itertools.pairwise(said) if len(a + b) >= 6]
+    best: tuple[float, str] | None = None
+    for candidate in candidates:
+        cutoff = 88 if len(candidate) <= 5 else 82
+        found = process.extractOne(candidate, list(choices), scorer=fuzz.ratio, score_cutoff=cutoff)
+        if found and (best is None or found[1] > best[0]):
+            best = (found[1], choices[found[0]])
+    return best[1] if best else None
+
+
+def _choice(heard, lower, digits, language, asking, offers) -> int | None:
+    """Which of the offers the caller picks: by place, brand, model, "the cheapest", price, or
+    a yes to the only one."""
+    count = len(offers)
+    for place, said in lexicon.ordinals(language).items():
+        if said.search(lower):
+            return count if place == -1 else (place if place <= count else None)
+    if heard.brand:
+        places = [i for i, offer in enumerate(offers, 1) if offer["brand"] == heard.brand]
+        if len(places) == 1:
+            return places[0]
+    if place := _model_named(lower, offers):
+        return place
+    if heard.cheapest:
+        return min(range(count), key=lambda i: float(offers[i]["price"])) + 1
+    numbers = [int(n) for n in re.findall(r"\d+", digits)]
+    for number in numbers:
+        for i, offer in enumerate(offers, 1):
+            if number >= 100 and abs(float(offer["price"]) - number) <= 0.01 * number:
+                return i
+    bare = re.fullmatch(r"\W*(?:номер|варіант|вариант|number|option)?\s*(\d)\W*", digits)
+    if asking == "choice" and bare and 1 <= int(bare[1]) <= count and count > 1:
+        return int(bare[1])
+    if count == 1 and heard.yes:
+        return 1
+    return None
+
+
+def _model_named(lower: str, offers: Sequence[dict]) -> int | None:
+    from rapidfuzz import fuzz
+
+    said = [w for w in re.findall(r"[^\W\d_]+", lower) if len(w) >= 4]
+    found = []
+    for i, offer in enumerate(offers, 1):
+        words = [w for w in re.findall(r"[^\W\d_]+", offer["model"].lower()) if len(w) >= 4]
+        if any(fuzz.ratio(a, b) >= 85 for a in said for b in words):
+            found.append(i)
+    return found[0] if len(found) == 1 else None
+
+
+def _quantity(heard, lower, digits, language, asking, has) -> int | None:
+    """How many tires: "four tires", "комплект", "пару", "одну", or a bare number where one is
+    expected. A self-correction ("not four, two") leaves the last number said."""
+    text = _FOR_TIRES.sub(r"4 \1", digits)
+    explicit = [int(m["n"]) for m in _QUANTITY_NOUN.finditer(text)]
+    if explicit:
+        return explicit[-1] if 0 < explicit[-1] <= 99 else None
+    words = [(m.start(), n) for m, n in ((has("set_of_four"), 4), (has("pair"), 2)) if m]
+    if m := has("one_tire"):
+        words.append((m.start(), 1))
+    bare = asking in ("quantity", "choice", "confirm", "change", "season", "fulfilment")
+    if asking == "choice" and heard.choice is None and not heard.yes and not heard.brand:
+        bare = False  # a lone "two" among offers is a place, not a quantity
+    numbers = small_numbers(text, heard.size, heard.rim) if bare and not heard.address else []
+    if asking == "choice" and heard.choice and numbers and len(numbers) == 1:
+        # "the second one" said as "2": not a quantity when it is the place itself.
+        if re.fullmatch(r"\W*\d\W*", text):
+            numbers = []
+    if words and not numbers:
+        return sorted(words)[-1][1]
+    if numbers:
+        return numbers[-1]
+    return None
+
+
+def _read_fulfilment(heard: Heard, has, asking: str) -> None:
+    if heard.question == "delivery":
+        return
+    found = []
+    for kind in ("pickup", "delivery"):
+        for match in pattern(kind, "en").finditer(heard.lower):
+            found.append((match.start(), match.end(), kind))
+    if found:
+        _, end, heard.fulfilment = max(found)  # the last one said wins ("not delivery: pickup")
+        if heard.fulfilment == "delivery":
+            address = _address(heard.text[end:])
+            if address and len(address) >= 4 and re.search(r"\d|\w{4,}", address):
+                heard.address = address
+    elif asking == "address" and not heard.question and not heard.cancel:
+        address = _address(heard.text)
+        if address and len(address) >= 4 and not (heard.no and len(address.split()) <= 2):
+            heard.address = address
+
+
+def _address(said: str) -> str | None:
+    said = said.strip(" ,.:;-")
+    lower = lexicon.normalize(said)
+    address = said[len(lower) - len(_FILLER.sub("", lower)) :]
+    address = _TRAILING.sub("", address).strip(" ,.:;-")
+    words = re.findall(rf"{WORD}+", address.lower())
+    meaningful = [w for w in words if len(w) > 2 and not lexicon.is_not_name(w)]
+    if not address or not (meaningful or re.search(r"\d", address)):
+        return None
+    return address
+
+
+def _name(heard: Heard, language: str, asking: str) -> str | None:
+    """The caller's name: after "my name is"/"мене звати" anywhere, after "це"/"this is" when it
+    is written with a capital, or the words said when the name is asked for. Never a number, a
+    slot word or a yes."""
+    for weak in (False, True):
+        for match in lexicon.name_intro(language, weak).finditer(heard.lower):
+            original = heard.text[match.start("name") : match.end("name")]
+            if weak and asking != "name" and not original[:1].isupper():
+                continue
+            if name := _name_words(original):
+                return name
+    if asking == "name" and not heard.phone_tried:
+        text = re.split(r"[\d,.!?;:]", heard.text, maxsplit=1)[0]
+        lower = lexicon.normalize(text)
+        start = len(lower) - len(_FILLER.sub("", lower))
+        return _name_words(text[start:])
+    return None
+
+
+def _name_words(said: str) -> str | None:
+    taken = []
+    for word in re.findall(r"[^\W\d_]+(?:['-][^\W\d_]+)?", said):
+        lower = lexicon.normalize(word)
+        if lexicon.is_not_name(lower) or re.search(r"\d", words_to_digits(lower)):
+            break
+        if len(word) < 2:
+            break
+        taken.append(word[:1].upper() + word[1:])
+        if len(taken) == 3:
+            break
+    return " ".join(taken) or None
