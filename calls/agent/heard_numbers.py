@@ -97,13 +97,14 @@ def _subsequence(short: str, long: str) -> bool:
     return all(char in letters for char in short)
 
 
-def sizes_like(guess: str, rim: int | None, sizes: list[str]) -> list[str]:
+def sizes_like(guess: str, rim: int | None, sizes: list[str]) -> tuple[list[str], bool]:
     """Sizes in stock that digits heard for a size may have been ("2555" with R16 -> 205/55 R16:
-    speech-to-text dropped "hundred"'s zero), the likeliest first."""
+    speech-to-text dropped "hundred"'s zero), the likeliest first, and whether they match
+    exactly."""
     if rim is None and len(guess) >= 6 and 13 <= int(guess[-2:]) <= 22:
         guess, rim = guess[:-2], int(guess[-2:])
     if rim is None or not 3 <= len(guess) <= 5:
-        return []
+        return [], False
     scored: list[tuple[float, str]] = []
     for size in sizes:
         width_profile, size_rim = size.split(" R")
@@ -122,6 +123,6 @@ def sizes_like(guess: str, rim: int | None, sizes: list[str]) -> list[str]:
         ):
             scored.append((2, size))
     if not scored:
-        return []
+        return [], False
     best = min(score for score, _ in scored)
-    return [size for score, size in sorted(scored) if score == best]
+    return [size for score, size in sorted(scored) if score == best], best == 0

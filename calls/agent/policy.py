@@ -161,11 +161,15 @@ class Policy:
     def guess_size(self, heard: Heard) -> AgentReply | None:
         """Digits that look like a size speech-to-text garbled: the nearest sizes in stock."""
         rim = heard.rim or self.state.get("rim")
-        found = sizes_like(heard.size_guess, rim, tools.sizes_in_stock())
+        found, exact = sizes_like(heard.size_guess, rim, tools.sizes_in_stock())
         if not found:
             return None
-        self.state["size_pending"] = found[0]
         self.progress = True
+        if exact:  # "205 55" said after "R16": the size, in parts
+            self.state["size"] = found[0]
+            self.clear("rim", "choice", "offers", "suggested")
+            return None
+        self.state["size_pending"] = found[0]
         return self.ask("size_confirm", self.say("size_did_you_mean", size=found[0]))
 
     def clear(self, *slots: str) -> None:
@@ -195,6 +199,9 @@ class Policy:
         """Ask for the first slot still missing (offering tires once the search is complete)."""
         state = self.state
         if state.get("choice") is None:
+            if state.get("size_pending"):
+                size = state["size_pending"]
+                return self.ask("size_confirm", self.say("size_did_you_mean", size=size), prefix)
             if not state.get("size"):
                 if state.get("rim"):
                     return self.ask("size", self.say("ask_full_size", rim=state["rim"]), prefix)
@@ -233,7 +240,7 @@ class Policy:
 
     def which_one(self) -> str:
         offers = self.state["offers"]
-        if len(offers) == 1:
+        if len(offers) == 1 or self.state.get("suggested"):
             return self.say("offer_one_again")
         return self.say("which_of_two" if len(offers) == 2 else "which_one")
 

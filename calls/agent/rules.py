@@ -9,6 +9,7 @@ to an operator. A turn is synchronous, one unit of work over the services, run t
 """
 
 import logging
+from decimal import Decimal
 
 from channels.db import database_sync_to_async
 
@@ -75,14 +76,15 @@ class Dialogue(Policy):
             self.progress = True
         answer = self.answer(heard) if heard.question else ""
         if stage == "size_confirm":
-            pending = state.pop("size_pending", None)
-            if heard.yes and pending and not heard.search:
+            pending = state.get("size_pending")
+            if heard.yes and pending and "size" not in heard.search:
                 state["size"] = pending
-                self.clear("rim", "choice", "offers", "suggested")
+                self.clear("rim", "choice", "offers", "suggested", "size_pending")
                 self.progress = True
-            elif heard.no and not heard.search:
-                self.clear("size", "rim")
-                return self.ask("size", self.say("ask_size"))
+            elif heard.no or "size" in heard.search or "rim" in heard.search:
+                self.clear("size", "rim", "size_pending")
+                if heard.no and not heard.search:
+                    return self.ask("size", self.say("ask_size"))
         if reply := self.take(heard):
             return reply
         if heard.phone_tried and not heard.phone:
@@ -114,7 +116,7 @@ class Dialogue(Policy):
             return self.next()
         if stage == "choice" and heard.yes and len(state.get("offers") or ()) > 1:
             return self.ask("choice", self.which_one())
-        if stage == "choice" and heard.no:
+        if stage == "choice" and heard.no and len(heard.lower.split()) <= 4:
             if heard.done:
                 return self.goodbye()  # "no, thanks"
             self.clear(*SEARCH_SLOTS, "offers", "suggested")
@@ -126,7 +128,7 @@ class Dialogue(Policy):
         """Digits keyed on the phone: "0" for an operator, the phone number or quantity asked
         for, a choice among the offers, or an order number."""
         state, stage = self.state, self.stage
-        if digits == "0":
+        if digits == "0" or stage == "transferred":
             return self.transfer()
         if stage in ("phone", "caller_phone"):
             if phone := valid_phone(digits):
@@ -179,7 +181,7 @@ class Dialogue(Policy):
             return self.say(
                 "answer_cheapest",
                 tire=f"{cheapest['brand']} {cheapest['model']}",
-                price=money(cheapest["price"], self.language),
+                price=money(Decimal(cheapest["price"]), self.language),
             )
         if heard.question in ("price", "cheapest"):
             chosen = [state["choice"]] if state.get("choice") else offers
@@ -187,7 +189,7 @@ class Dialogue(Policy):
                 self.say(
                     "price_of",
                     tire=f"{o['brand']} {o['model']}",
-                    price=money(o["price"], self.language),
+                    price=money(Decimal(o["price"]), self.language),
                 )
                 for o in chosen
             ]

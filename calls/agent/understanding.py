@@ -173,7 +173,8 @@ def _read_size(heard: Heard, digits: str, asking: str) -> None:
         heard.rim = parse_rim(digits)
         if heard.rim is None and asking == "size":
             groups = re.findall(r"\d+", digits)
-            if len(groups) == 1 and 13 <= int(groups[0]) <= 22:
+            alone = not re.search(rf"{WORD}{{3,}}", re.sub(r"радіус|радиус|rim|inch", "", digits))
+            if alone and len(groups) == 1 and 13 <= int(groups[0]) <= 22:
                 heard.rim = int(groups[0])  # "шістнадцять" alone, when a size is asked for
         rest = re.sub(rf"(?:r\s*|[rр]\s*){heard.rim}(?!\d)", " ", digits) if heard.rim else digits
         guess = "".join(re.findall(r"\d+", rest))
@@ -270,7 +271,7 @@ def _quantity(heard, lower, digits, language, asking, has) -> int | None:
     if m := has("one_tire"):
         words.append((m.start(), 1))
     bare = asking in ("quantity", "choice", "confirm", "change", "season", "fulfilment")
-    if asking == "choice" and heard.choice is None and not heard.yes and not heard.brand:
+    if asking == "choice" and not (heard.choice or heard.yes or heard.brand or heard.no):
         bare = False  # a lone "two" among offers is a place, not a quantity
     numbers = small_numbers(text, heard.size, heard.rim) if bare and not heard.address else []
     if asking == "choice" and heard.choice and numbers and len(numbers) == 1:
