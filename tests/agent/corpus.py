@@ -101,6 +101,16 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# A caller's "yes", "no", "on" or "off" stays words: only true and false are booleans here.
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"), list("tf")
+)
+
+
 def load_dialogues(directory: Path = DIALOGUES_DIR) -> list[Dialogue]:
     """Every dialogue of every YAML file in the directory, checked; ids are unique."""
     dialogues: list[Dialogue] = []
@@ -161,8 +171,10 @@ def _parse_turn(raw: dict, where: str) -> Turn:
         if not re.fullmatch(r"[0-9*]+", digits):
             raise CorpusError(f"{where}: keys must be digits, got {digits!r}")
         return Turn(digits, keyed=True, reply_mentions_any=tuple(mentions))
+    if not isinstance(raw["say"], str):
+        raise CorpusError(f"{where}: say {raw['say']!r} must be text (quote digits)")
     return Turn(
-        str(raw["say"]),
+        raw["say"],
         question=bool(raw.get("question")),
         reply_mentions_any=tuple(str(word) for word in mentions),
     )
