@@ -165,7 +165,7 @@ class Policy:
         if not found:
             return None
         self.progress = True
-        if exact:  # "205 55" said after "R16": the size, in parts
+        if exact or len(found) == 1:  # one size in stock is like it: the offer names it
             self.state["size"] = found[0]
             self.clear("rim", "choice", "offers", "suggested")
             return None
@@ -262,6 +262,13 @@ class Policy:
             self.clear("size", "rim")
             return self.ask("size", self.say("none_found", what=what), prefix)
         state["offers"] = [tire.as_json() for tire in tires]
+        if state.pop("pick_cheapest", False):
+            # "Continental then, the cheaper one": the search and the pick in one breath.
+            cheapest = min(tires, key=lambda tire: tire.price)
+            state["choice"] = cheapest.as_json()
+            price = money(cheapest.price, self.language)
+            tire = f"{cheapest.brand} {cheapest.model}"
+            return self.next(prefix + self.say("answer_cheapest", tire=tire, price=price))
         options = [
             self.say(
                 "option", n=n, tire=f"{t.brand} {t.model}", price=money(t.price, self.language)

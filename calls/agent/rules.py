@@ -87,6 +87,8 @@ class Dialogue(Policy):
                     return self.ask("size", self.say("ask_size"))
         if reply := self.take(heard):
             return reply
+        if heard.cheapest and not heard.question and not state.get("offers"):
+            state["pick_cheapest"] = True
         if heard.phone_tried and not heard.phone:
             state["phone_failures"] = state.get("phone_failures", 0) + 1
             return self.next(self.say("sorry") if state["phone_failures"] > 1 else "")
@@ -111,9 +113,11 @@ class Dialogue(Policy):
             return self.next(answer)
         if heard.correction and self.clear_field(heard.fields):
             return self.next()
-        if stage in ("start", "size") and heard.want_tires:
+        if stage == "start" and heard.want_tires:
             self.progress = True
             return self.next()
+        if stage == "start" and heard.done:
+            return self.goodbye()
         if stage == "choice" and heard.yes and len(state.get("offers") or ()) > 1:
             return self.ask("choice", self.which_one())
         if stage == "choice" and heard.no and len(heard.lower.split()) <= 4:

@@ -122,8 +122,8 @@ def sizes_in_stock() -> list[str]:
     """Every size the shop can sell today ("205/55 R16"), to match a size heard badly."""
     from catalog.models import Tire
 
-    rows = Tire.objects.available().values_list("width", "profile", "rim_diameter").distinct()
-    return sorted(f"{w}/{p} R{r}" for w, p, r in rows)
+    rows = Tire.objects.available().order_by().values_list("width", "profile", "rim_diameter")
+    return sorted({f"{w}/{p} R{r}" for w, p, r in rows.distinct()})
 
 
 def check_availability(sku: str) -> TireOffer | None:

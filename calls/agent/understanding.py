@@ -41,6 +41,8 @@ _PRONOUN_ONE = re.compile(
     r"cheap|good|right|correct|new|old|wrong|expensive|winter|summer|studded|next|best)\s+"
     r"(?:one|ones)\b"
 )
+# "все одно" (doesn't matter) holds the Russian "одно" (one): not a number.
+_NOT_NUMBERS = re.compile(r"все одно|всё равно|все равно|одно и то же|one of them|no one")
 _ORDER_NUMBER = re.compile(r"(?<!\d)\d{4,8}(?!\d)")
 
 
@@ -120,7 +122,7 @@ def understand(
     heard.question = _question(lower, language, has)
 
     # Numbers: spoken words as digits, rims said as ordinals, "эр 16" as "r16".
-    digits = _PRONOUN_ONE.sub(r"\1", lower)
+    digits = _NOT_NUMBERS.sub(" ", _PRONOUN_ONE.sub(r"\1", lower))
     for rim_word, rim in lexicon.rim_ordinals():
         digits = rim_word.sub(f" r{rim} ", digits)
     digits = spoken_thousands(words_to_digits(digits))
@@ -143,7 +145,9 @@ def understand(
         heard.choice = _choice(heard, lower, digits, language, asking, offers)
     heard.cancel = bool(has("cancel")) and not heard.search and heard.phone is None
     _read_fulfilment(heard, has, asking)
-    heard.quantity = _quantity(heard, lower, digits, language, asking, has)
+    heard.quantity = _quantity(heard, lower, digits, language, asking, has, offers)
+    if heard.quantity and not heard.choice and len(offers) == 1 and asking == "choice":
+        heard.choice = 1  # "four" to the only tire offered takes it
     heard.name = _name(heard, language, asking)
     return heard
 
@@ -154,7 +158,7 @@ def _question(lower: str, language: str, has) -> str | None:
         return "delivery"
     if has("ask_hours") and asks:
         return "hours"
-    if has("ask_quality") and asks:
+    if has("ask_quality"):
         return "quality"
     if (
         has("cheapest")
@@ -236,6 +240,8 @@ def _choice(heard, lower, digits, language, asking, offers) -> int | None:
     if heard.cheapest:
         return min(range(count), key=lambda i: float(offers[i]["price"])) + 1
     numbers = [int(n) for n in re.findall(r"\d+", digits)]
+    # "за дві чотириста вісімдесят": a price said without "thousand".
+    numbers += [int(a) * 1000 + int(b) for a, b in re.findall(r"(?<!\d)(\d) (\d{3})(?!\d)", digits)]
     for number in numbers:
         for i, offer in enumerate(offers, 1):
             if number >= 100 and abs(float(offer["price"]) - number) <= 0.01 * number:
@@ -260,7 +266,7 @@ def _model_named(lower: str, offers: Sequence[dict]) -> int | None:
     return found[0] if len(found) == 1 else None
 
 
-def _quantity(heard, lower, digits, language, asking, has) -> int | None:
+def _quantity(heard, lower, digits, language, asking, has, offers) -> int | None:
     """How many tires: "four tires", "комплект", "пару", "одну", or a bare number where one is
     expected. A self-correction ("not four, two") leaves the last number said."""
     text = _FOR_TIRES.sub(r"4 \1", digits)
@@ -270,10 +276,14 @@ def _quantity(heard, lower, digits, language, asking, has) -> int | None:
     words = [(m.start(), n) for m, n in ((has("set_of_four"), 4), (has("pair"), 2)) if m]
     if m := has("one_tire"):
         words.append((m.start(), 1))
-    bare = asking in ("quantity", "choice", "confirm", "change", "season", "fulfilment")
-    if asking == "choice" and not (heard.choice or heard.yes or heard.brand or heard.no):
+    bare = asking in ("quantity", "choice", "confirm", "change", "fulfilment") or bool(heard.size)
+    one_offer = asking == "choice" and len(offers) == 1
+    if asking == "choice" and not (
+        heard.choice or heard.yes or heard.brand or heard.no or one_offer
+    ):
         bare = False  # a lone "two" among offers is a place, not a quantity
-    numbers = small_numbers(text, heard.size, heard.rim) if bare and not heard.address else []
+    text = re.sub(r"(?<!\d)\d \d{3}(?!\d)", " ", _without_size(text, heard.size))  # prices
+    numbers = small_numbers(text, None, heard.rim) if bare and not heard.address else []
     if asking == "choice" and heard.choice and numbers and len(numbers) == 1:
         # "the second one" said as "2": not a quantity when it is the place itself.
         if re.fullmatch(r"\W*\d\W*", text):
@@ -283,6 +293,15 @@ def _quantity(heard, lower, digits, language, asking, has) -> int | None:
     if numbers:
         return numbers[-1]
     return None
+
+
+def _without_size(text: str, size: TireSize | None) -> str:
+    """The text without the size said in it, however its digits were grouped."""
+    if size is None:
+        return text
+    digits = f"{size.width}{size.profile}{size.rim_diameter}"
+    said = r"[\s,./\\rр-]*".join(digits)
+    return re.sub(rf"(?<!\d){said}(?!\d)", " ", text, count=1)
 
 
 def _read_fulfilment(heard: Heard, has, asking: str) -> None:
@@ -327,6 +346,10 @@ def _name(heard: Heard, language: str, asking: str) -> str | None:
                 continue
             if name := _name_words(original):
                 return name
+    if match := re.search(rf"(?:мене|меня)\s+({WORD}+)\s+(?:звати|зовут)", heard.lower):
+        original = heard.text[match.start(1) : match.end(1)]
+        if name := _name_words(original):
+            return name
     if asking == "name" and not heard.phone_tried:
         text = re.split(r"[\d,.!?;:]", heard.text, maxsplit=1)[0]
         lower = lexicon.normalize(text)

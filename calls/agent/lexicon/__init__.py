@@ -49,7 +49,8 @@ def ordinals(language: str) -> dict[int, re.Pattern]:
 @cache
 def rim_ordinals() -> list[tuple[re.Pattern, int]]:
     return [
-        (re.compile(rf"(?<!{WORD}){re.escape(stem)}{WORD}*"), rim)
+        # An ordinal's ending, never a cardinal's soft sign: "шістнадцятий", not "шістнадцять".
+        (re.compile(rf"(?<!{WORD}){re.escape(stem)}(?!ь){WORD}+"), rim)
         for module in LANGUAGES.values()
         for stem, rim in module.RIM_ORDINALS.items()
     ]
