@@ -120,12 +120,13 @@ class Dialogue(Policy):
             return self.goodbye()
         if stage == "choice" and heard.yes and len(state.get("offers") or ()) > 1:
             return self.ask("choice", self.which_one())
-        if stage == "choice" and heard.no and len(heard.lower.split()) <= 4:
+        if stage == "choice" and heard.no:
             if heard.done:
                 return self.goodbye()  # "no, thanks"
+            # None of these: nothing is ordered; a new size or brand starts a new search.
             self.clear(*SEARCH_SLOTS, "offers", "suggested")
             self.progress = True
-            return self.next()
+            return self.ask("done", self.say("anything_else"))
         return self.miss()
 
     def keyed(self, digits: str) -> AgentReply:

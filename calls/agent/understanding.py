@@ -33,7 +33,8 @@ _QUANTITY_NOUN = re.compile(
     r"(?:tires|tyres|tire|tyre|pieces|шин[^\W\d_]*|колес[^\W\d_]*|резин[^\W\d_]*|штук[^\W\d_]*|"
     r"штуки|скат[^\W\d_]*)"
 )
-_FOR_TIRES = re.compile(r"\bfor\s+((?:[^\W\d_]+\s+)?(?:tires|tyres))\b")
+# "I need four tires" comes back from speech-to-text as "I need for tires" (not "looking for").
+_FOR_TIRES = re.compile(r"\b(need|want|take|buy|get)\s+for\s+((?:[^\W\d_]+\s+)?(?:tires|tyres))\b")
 _R_SPOKEN = re.compile(rf"(?<!{WORD})(?:эр|ер|ар|er|ar|р|r)\s*(?=\d{{2}}(?!\d))")
 # "the first one", "that one": "one" is a pronoun there, not a quantity.
 _PRONOUN_ONE = re.compile(
@@ -269,7 +270,7 @@ def _model_named(lower: str, offers: Sequence[dict]) -> int | None:
 def _quantity(heard, lower, digits, language, asking, has, offers) -> int | None:
     """How many tires: "four tires", "комплект", "пару", "одну", or a bare number where one is
     expected. A self-correction ("not four, two") leaves the last number said."""
-    text = _FOR_TIRES.sub(r"4 \1", digits)
+    text = _FOR_TIRES.sub(r"\1 4 \2", digits)
     explicit = [int(m["n"]) for m in _QUANTITY_NOUN.finditer(text)]
     if explicit:
         return explicit[-1] if 0 < explicit[-1] <= 99 else None
