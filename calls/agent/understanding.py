@@ -243,10 +243,15 @@ def _choice(heard, lower, digits, language, asking, offers) -> int | None:
     numbers = [int(n) for n in re.findall(r"\d+", digits)]
     # "за дві чотириста вісімдесят": a price said without "thousand".
     numbers += [int(a) * 1000 + int(b) for a, b in re.findall(r"(?<!\d)(\d) (\d{3})(?!\d)", digits)]
-    for number in numbers:
-        for i, offer in enumerate(offers, 1):
-            if number >= 100 and abs(float(offer["price"]) - number) <= 0.01 * number:
-                return i
+    priced = [
+        (abs(float(offer["price"]) - number), i)
+        for number in numbers
+        if number >= 100
+        for i, offer in enumerate(offers, 1)
+        if abs(float(offer["price"]) - number) <= 0.01 * number
+    ]
+    if priced:
+        return min(priced)[1]  # the offer whose price is nearest the one said
     bare = re.fullmatch(r"\W*(?:номер|варіант|вариант|number|option)?\s*(\d)\W*", digits)
     if asking == "choice" and bare and 1 <= int(bare[1]) <= count and count > 1:
         return int(bare[1])
@@ -284,7 +289,9 @@ def _quantity(heard, lower, digits, language, asking, has, offers) -> int | None
     ):
         bare = False  # a lone "two" among offers is a place, not a quantity
     text = re.sub(r"(?<!\d)\d \d{3}(?!\d)", " ", _without_size(text, heard.size))  # prices
-    numbers = small_numbers(text, None, heard.rim) if bare and not heard.address else []
+    if heard.address or heard.phone or heard.phone_tried:
+        bare = False  # house numbers and phone digits are not quantities
+    numbers = small_numbers(text, None, heard.rim) if bare else []
     if asking == "choice" and heard.choice and numbers and len(numbers) == 1:
         # "the second one" said as "2": not a quantity when it is the place itself.
         if re.fullmatch(r"\W*\d\W*", text):
