@@ -116,7 +116,10 @@ def load_dialogues(directory: Path = DIALOGUES_DIR) -> list[Dialogue]:
     dialogues: list[Dialogue] = []
     seen: dict[str, str] = {}
     for path in sorted(directory.glob("*.yaml")):
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader) or {}  # noqa: S506
+        try:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader) or {}  # noqa: S506
+        except (yaml.YAMLError, CorpusError) as error:
+            raise CorpusError(f"{path.name}: {error}") from error
         for raw in data.get("dialogues") or []:
             dialogue = _parse(raw, path.name)
             if dialogue.id in seen:

@@ -6,6 +6,7 @@ The per-language table (passed, wrong orders, mean turns, repeated questions) is
 end of the session by tests/agent/conftest.py.
 """
 
+import dataclasses
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal
@@ -115,8 +116,8 @@ def _slots(state: dict) -> list:
         elif isinstance(item, list | tuple):
             for value in item:
                 yield from values(value)
-        elif hasattr(item, "__dict__"):
-            yield from values(vars(item))
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            yield from values({f.name: getattr(item, f.name) for f in dataclasses.fields(item)})
         elif not isinstance(item, int | bool):
             yield repr(item)
 
