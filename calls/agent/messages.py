@@ -26,6 +26,12 @@ MESSAGES = {
         "uk": "Оформити ці шини?",
         "ru": "Оформить эти шины?",
     },
+    "which_model": {
+        "en": "Which {brand}: {models}?",
+        "uk": "Які саме {brand}: {models}?",
+        "ru": "Какие именно {brand}: {models}?",
+    },
+    "or": {"en": " or ", "uk": " чи ", "ru": " или "},
     "which_of_two": {
         "en": "Which one: the first or the second?",
         "uk": "Які саме: перші чи другі?",
@@ -67,6 +73,16 @@ MESSAGES = {
         "uk": "{brand} — бренд, який у нас часто купують; на всі шини є гарантія виробника. ",
         "ru": "{brand} — бренд, который у нас часто покупают; на все шины есть гарантия "
         "производителя. ",
+    },
+    "answer_studded": {
+        "en": "{tire} are studded. ",
+        "uk": "{tire} — шиповані. ",
+        "ru": "{tire} — шипованные. ",
+    },
+    "answer_not_studded": {
+        "en": "{tire} have no studs. ",
+        "uk": "{tire} — без шипів. ",
+        "ru": "{tire} — без шипов. ",
     },
     "answer_delivery": {
         "en": "Delivery is priced by the address; our manager will tell you the cost when they "

@@ -109,6 +109,9 @@ class Policy:
             found.pop("brand")  # naming an offered brand picks that offer
         if heard.question and "brand" in found and not heard.want_tires:
             found.pop("brand")  # "are Nexen any good?" asks, it does not search
+        if heard.question == "studs":
+            found.pop("studded", None)  # "are they studded?" neither
+            found.pop("season", None)
         if "rim" in found and state.get("size"):
             found["size"] = f"{state['size'].rsplit(' R', 1)[0]} R{found.pop('rim')}"
         if heard.size_guess and "size" not in found:
@@ -122,8 +125,11 @@ class Policy:
                 state.pop("rim", None)
             if "studded" not in changed and "season" in changed and state.get("studded"):
                 state.pop("studded")  # "summer" after "studded" drops the studs
-            for slot in ("choice", "offers", "suggested"):
+            for slot in ("choice", "offers", "suggested", "among"):
                 state.pop(slot, None)
+            self.progress = True
+        elif heard.among and not heard.choice:
+            state["among"] = heard.among
             self.progress = True
         elif heard.choice and offers and not heard.question:
             chosen = offers[heard.choice - 1]
@@ -240,6 +246,11 @@ class Policy:
 
     def which_one(self) -> str:
         offers = self.state["offers"]
+        among = [offers[i - 1] for i in self.state.get("among") or () if i <= len(offers)]
+        if len(among) > 1:
+            models = [offer["model"] for offer in among]
+            listed = ", ".join(models[:-1]) + self.say("or") + models[-1]
+            return self.say("which_model", brand=among[0]["brand"], models=listed)
         if len(offers) == 1 or self.state.get("suggested"):
             return self.say("offer_one_again")
         return self.say("which_of_two" if len(offers) == 2 else "which_one")

@@ -179,6 +179,15 @@ class Dialogue(Policy):
             if places:
                 state["suggested"] = places[0]
             return self.say("answer_quality", brand=brand)
+        if heard.question == "studs" and offers:
+            places = [i for i, o in enumerate(offers, 1) if o["brand"] == heard.brand]
+            place = places[0] if places else state.get("suggested") or (len(offers) == 1 and 1)
+            if not place:
+                return ""
+            state["suggested"] = place
+            offer = offers[place - 1]
+            key = "answer_studded" if offer["studded"] else "answer_not_studded"
+            return self.say(key, tire=f"{offer['brand']} {offer['model']}")
         if heard.question == "cheapest" and offers:
             place = min(range(len(offers)), key=lambda i: float(offers[i]["price"])) + 1
             state["suggested"] = place

@@ -15,19 +15,10 @@ from catalog.services import TireSize, parse_rim, parse_spoken_size
 from catalog.spoken import words_to_digits
 
 from . import lexicon
+from .heard_names import address_in, corrected_address, name_in, without_negated
 from .heard_numbers import find_phone, small_numbers, spoken_thousands
 from .lexicon import WORD, pattern
 
-# What a name or an address may start with, to be stripped: fillers and the question's words.
-_FILLER = re.compile(
-    rf"^(?:(?:так|да|yes|ok|okay|ну|well|so|ага|угу|добре|хорошо|значит|значить|будь ласка|please|"
-    rf"пожалуйста|пишіть|пишите|записуйте|записывайте|запишіть|запишите|це|это|it's|it is|"
-    rf"адреса|адрес|address|the address is|за адресою|по адресу|доставка|delivery|доставку|"
-    rf"на|в|у|до|to|is)(?!{WORD})[\s,.:-]*)+"
-)
-_TRAILING = re.compile(
-    r"[\s,.!?]*(?:будь ласка|please|пожалуйста|дякую|спасибо|thanks)?[\s,.!?]*$", re.IGNORECASE
-)
 _QUANTITY_NOUN = re.compile(
     r"(?<!\d)(?P<n>\d{1,2})[\s-]*(?:[^\W\d_]+\s+){0,2}?"
     r"(?:tires|tyres|tire|tyre|pieces|шин[^\W\d_]*|колес[^\W\d_]*|резин[^\W\d_]*|штук[^\W\d_]*|"
@@ -35,7 +26,12 @@ _QUANTITY_NOUN = re.compile(
 )
 # "I need four tires" comes back from speech-to-text as "I need for tires" (not "looking for").
 _FOR_TIRES = re.compile(r"\b(need|want|take|buy|get)\s+for\s+((?:[^\W\d_]+\s+)?(?:tires|tyres))\b")
-_R_SPOKEN = re.compile(rf"(?<!{WORD})(?:эр|ер|ар|er|ar|р|r)\s*(?=\d{{2}}(?!\d))")
+_R_SPOKEN = re.compile(rf"(?<!{WORD})(?:эр|ер|ар|er|ar|are|р|r)\s*(?=\d{{2}}(?!\d))")
+_DOUBLE = re.compile(r"\bdouble\s+(\d)(?!\d)")  # "double four" -> "4 4"
+_ORDER_AND_NUMBER = re.compile(
+    rf"(?:order|замовленн{WORD}*|заказ{WORD}*)\s*(?:number|номер|№|#)?\s*\d{{4,}}"
+)
+_PAIRS = re.compile(r"(?<!\d)(\d)\s+(?:пар[^\W\d_]*|pairs?)")
 # "the first one", "that one": "one" is a pronoun there, not a quantity.
 _PRONOUN_ONE = re.compile(
     r"\b(the|that|this|first|second|third|last|cheapest|cheaper|which|other|another|same|a|"
@@ -58,6 +54,7 @@ class Heard:
     studded: bool | None = None
     brand: str | None = None
     choice: int | None = None  # 1-based place among the offers
+    among: list[int] = field(default_factory=list)  # offers of the brand named, when several
     cheapest: bool = False
     quantity: int | None = None
     name: str | None = None
@@ -121,13 +118,17 @@ def understand(
         name for name in ("quantity", "name", "phone", "fulfilment", "tire") if has(f"field_{name}")
     }
     heard.question = _question(lower, language, has)
+    # In a correction the value negated is dropped: "не чотири, а дві" says two.
+    values = without_negated(lower) if asking in ("confirm", "change") else lower
 
     # Numbers: spoken words as digits, rims said as ordinals, "эр 16" as "r16".
-    digits = _NOT_NUMBERS.sub(" ", _PRONOUN_ONE.sub(r"\1", lower))
+    digits = _NOT_NUMBERS.sub(" ", _PRONOUN_ONE.sub(r"\1", values))
     for rim_word, rim in lexicon.rim_ordinals():
         digits = rim_word.sub(f" r{rim} ", digits)
     digits = spoken_thousands(words_to_digits(digits))
     digits = _R_SPOKEN.sub("r", digits)
+    digits = _DOUBLE.sub(r"\1 \1", digits)
+    heard.status = heard.status or bool(_ORDER_AND_NUMBER.search(digits))
 
     phone, phone_span, tried = find_phone(digits, wanted=asking in ("phone", "caller_phone"))
     heard.phone, heard.phone_tried = phone, tried
@@ -140,16 +141,20 @@ def understand(
 
     _read_size(heard, digits, asking)
     _read_season(heard, has)
-    heard.brand = _brand(lower, brands)
+    heard.cancel = bool(has("cancel")) and not heard.search and heard.phone is None
+    address_at = _read_fulfilment(heard, has, asking)
+    if asking in ("confirm", "change") and (field := has("field_address")):
+        heard.address = corrected_address(text, field) or heard.address
+        address_at = min(address_at, field.start())
+    if asking not in ("name", "phone", "caller_phone", "address", "fulfilment"):
+        heard.brand = _brand(lower[:address_at], brands)  # "Ярослава" in an address is no Rosava
     heard.cheapest = bool(has("cheapest"))
     if offers and not heard.question:
         heard.choice = _choice(heard, lower, digits, language, asking, offers)
-    heard.cancel = bool(has("cancel")) and not heard.search and heard.phone is None
-    _read_fulfilment(heard, has, asking)
     heard.quantity = _quantity(heard, lower, digits, language, asking, has, offers)
     if heard.quantity and not heard.choice and len(offers) == 1 and asking == "choice":
         heard.choice = 1  # "four" to the only tire offered takes it
-    heard.name = _name(heard, language, asking)
+    heard.name = name_in(text, values, language, asking, heard.phone_tried)
     return heard
 
 
@@ -161,6 +166,10 @@ def _question(lower: str, language: str, has) -> str | None:
         return "hours"
     if has("ask_quality"):
         return "quality"
+    if (has("studded") or has("unstudded")) and (
+        lower.rstrip().endswith("?") or re.search(r"(?:они|вони|they|чи|ли)(?![^\W\d_])", lower)
+    ):
+        return "studs"
     if (
         has("cheapest")
         and asks
@@ -232,17 +241,23 @@ def _choice(heard, lower, digits, language, asking, offers) -> int | None:
     for place, said in lexicon.ordinals(language).items():
         if said.search(lower):
             return count if place == -1 else (place if place <= count else None)
-    if heard.brand:
-        places = [i for i, offer in enumerate(offers, 1) if offer["brand"] == heard.brand]
-        if len(places) == 1:
-            return places[0]
-    if place := _model_named(lower, offers):
+    places = [i for i, offer in enumerate(offers, 1) if offer["brand"] == heard.brand]
+    if len(places) == 1:
+        return places[0]
+    if place := _model_named(lower, offers, places):
         return place
+    if len(places) > 1:
+        heard.among = places  # "Hankook" with two Hankook lines offered: which one?
+        return None
     if heard.cheapest:
         return min(range(count), key=lambda i: float(offers[i]["price"])) + 1
     numbers = [int(n) for n in re.findall(r"\d+", digits)]
     # "за дві чотириста вісімдесят": a price said without "thousand".
     numbers += [int(a) * 1000 + int(b) for a, b in re.findall(r"(?<!\d)(\d) (\d{3})(?!\d)", digits)]
+    # "thirty six thirty": a price in two halves.
+    numbers += [
+        int(a) * 100 + int(b) for a, b in re.findall(r"(?<!\d)(\d{2}) (\d{2})(?!\d)", digits)
+    ]
     priced = [
         (abs(float(offer["price"]) - number), i)
         for number in numbers
@@ -260,16 +275,37 @@ def _choice(heard, lower, digits, language, asking, offers) -> int | None:
     return None
 
 
-def _model_named(lower: str, offers: Sequence[dict]) -> int | None:
+def _model_named(lower: str, offers: Sequence[dict], among: list[int]) -> int | None:
+    """The offer whose tread line was named ("Вентус" for Ventus Prime 4), if only one fits."""
     from rapidfuzz import fuzz
 
-    said = [w for w in re.findall(r"[^\W\d_]+", lower) if len(w) >= 4]
+    said = [
+        latin(w)
+        for w in re.findall(r"[^\W\d_]+", lower)
+        if len(w) >= 4 and not lexicon.is_not_name(w)
+    ]
     found = []
     for i, offer in enumerate(offers, 1):
         words = [w for w in re.findall(r"[^\W\d_]+", offer["model"].lower()) if len(w) >= 4]
-        if any(fuzz.ratio(a, b) >= 85 for a in said for b in words):
+        if any(fuzz.ratio(a, b) >= 78 for a in said for b in words):
             found.append(i)
+    if among and len(found) > 1:
+        found = [i for i in found if i in among]
     return found[0] if len(found) == 1 else None
+
+
+_LATIN = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "є": "e", "ж": "zh",
+    "з": "z", "и": "i", "і": "i", "ї": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n",
+    "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "h", "ц": "ts",
+    "ч": "ch", "ш": "sh", "щ": "sch", "ь": "", "ъ": "", "ы": "y", "э": "e", "ю": "yu", "я": "ya",
+    "'": "",
+})  # fmt: skip
+
+
+def latin(word: str) -> str:
+    """A Cyrillic word in Latin letters, to compare with tread lines' names ("вентус")."""
+    return word.translate(_LATIN)
 
 
 def _quantity(heard, lower, digits, language, asking, has, offers) -> int | None:
@@ -277,6 +313,7 @@ def _quantity(heard, lower, digits, language, asking, has, offers) -> int | None
     expected. A self-correction ("not four, two") leaves the last number said."""
     text = _FOR_TIRES.sub(r"\1 4 \2", digits)
     explicit = [int(m["n"]) for m in _QUANTITY_NOUN.finditer(text)]
+    explicit += [2 * int(m[1]) for m in _PAIRS.finditer(text)]  # "две пары"
     if explicit:
         return explicit[-1] if 0 < explicit[-1] <= 99 else None
     words = [(m.start(), n) for m, n in ((has("set_of_four"), 4), (has("pair"), 2)) if m]
@@ -312,9 +349,10 @@ def _without_size(text: str, size: TireSize | None) -> str:
     return re.sub(rf"(?<!\d){said}(?!\d)", " ", text, count=1)
 
 
-def _read_fulfilment(heard: Heard, has, asking: str) -> None:
+def _read_fulfilment(heard: Heard, has, asking: str) -> int:
+    """Pickup or delivery, and the address said with it; where the address starts."""
     if heard.question == "delivery":
-        return
+        return len(heard.lower)
     found = []
     for kind in ("pickup", "delivery"):
         for match in pattern(kind, "en").finditer(heard.lower):
@@ -322,59 +360,13 @@ def _read_fulfilment(heard: Heard, has, asking: str) -> None:
     if found:
         _, end, heard.fulfilment = max(found)  # the last one said wins ("not delivery: pickup")
         if heard.fulfilment == "delivery":
-            address = _address(heard.text[end:])
+            address = address_in(heard.text[end:])
             if address and len(address) >= 4 and re.search(r"\d|\w{4,}", address):
                 heard.address = address
+                return end
     elif asking == "address" and not heard.question and not heard.cancel:
-        address = _address(heard.text)
+        address = address_in(heard.text)
         if address and len(address) >= 4 and not (heard.no and len(address.split()) <= 2):
             heard.address = address
-
-
-def _address(said: str) -> str | None:
-    said = said.strip(" ,.:;-")
-    lower = lexicon.normalize(said)
-    address = said[len(lower) - len(_FILLER.sub("", lower)) :]
-    address = _TRAILING.sub("", address).strip(" ,.:;-")
-    words = re.findall(rf"{WORD}+", address.lower())
-    meaningful = [w for w in words if len(w) > 2 and not lexicon.is_not_name(w)]
-    if not address or not (meaningful or re.search(r"\d", address)):
-        return None
-    return address
-
-
-def _name(heard: Heard, language: str, asking: str) -> str | None:
-    """The caller's name: after "my name is"/"мене звати" anywhere, after "це"/"this is" when it
-    is written with a capital, or the words said when the name is asked for. Never a number, a
-    slot word or a yes."""
-    for weak in (False, True):
-        for match in lexicon.name_intro(language, weak).finditer(heard.lower):
-            original = heard.text[match.start("name") : match.end("name")]
-            if weak and asking != "name" and not original[:1].isupper():
-                continue
-            if name := _name_words(original):
-                return name
-    if match := re.search(rf"(?:мене|меня)\s+({WORD}+)\s+(?:звати|зовут)", heard.lower):
-        original = heard.text[match.start(1) : match.end(1)]
-        if name := _name_words(original):
-            return name
-    if asking == "name" and not heard.phone_tried:
-        text = re.split(r"[\d,.!?;:]", heard.text, maxsplit=1)[0]
-        lower = lexicon.normalize(text)
-        start = len(lower) - len(_FILLER.sub("", lower))
-        return _name_words(text[start:])
-    return None
-
-
-def _name_words(said: str) -> str | None:
-    taken = []
-    for word in re.findall(r"[^\W\d_]+(?:['-][^\W\d_]+)?", said):
-        lower = lexicon.normalize(word)
-        if lexicon.is_not_name(lower) or re.search(r"\d", words_to_digits(lower)):
-            break
-        if len(word) < 2:
-            break
-        taken.append(word[:1].upper() + word[1:])
-        if len(taken) == 3:
-            break
-    return " ".join(taken) or None
+            return 0
+    return len(heard.lower)

@@ -16,7 +16,7 @@ WORDS: dict[str, list[str]] = {
     "want_tires": ["tire", "tires", "tyre", "tyres", "buy", "place an order", "make an order",
                    "to order", "need", "looking", "want"],
     "summer": ["summer"],
-    "winter": ["winter"],
+    "winter": ["snow", "snow tires", "ice", "winter"],
     "all_season": ["all season", "all-season", "all seasons", "all weather", "all-weather"],
     "any_season": ["doesn't matter", "does not matter", "any season", "whatever", "either",
                    "don't care", "no preference", "any of them", "any kind"],
@@ -50,6 +50,7 @@ WORDS: dict[str, list[str]] = {
     "ask_hours": ["opening hours", "open", "what time", "working hours", "hours", "close"],
     "question": ["how", "what", "which", "are", "is", "do you", "does", "can", "when", "where"],
     "other_number": ["another number", "different number", "other number"],
+    "field_address": ["address"],
 }  # fmt: skip
 
 ORDINALS: dict[int, list[str]] = {
