@@ -42,6 +42,14 @@ class Policy:
         self.state.setdefault("stage", "start")
         self.progress = False  # something was learnt or answered this turn
 
+    def brands(self) -> list[tuple[str, list[str]]]:
+        """The shop's brands, read once per call (not into state: it is no slot)."""
+        brands = getattr(self.context, "_brands", None)
+        if brands is None:
+            brands = tools.brand_spellings()
+            self.context._brands = brands
+        return brands
+
     @property
     def stage(self) -> str:
         return self.state["stage"]

@@ -55,7 +55,7 @@ class Dialogue(Policy):
             text,
             self.language,
             _ASKING.get(stage, stage),
-            tools.brand_spellings(),
+            self.brands(),
             state.get("offers") or (),
         )
         if heard.operator:

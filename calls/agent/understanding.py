@@ -123,9 +123,7 @@ def understand(
 
     # Numbers: spoken words as digits, rims said as ordinals, "эр 16" as "r16".
     digits = _NOT_NUMBERS.sub(" ", _PRONOUN_ONE.sub(r"\1", values))
-    for rim_word, rim in lexicon.rim_ordinals():
-        digits = rim_word.sub(f" r{rim} ", digits)
-    digits = spoken_thousands(words_to_digits(digits))
+    digits = spoken_thousands(words_to_digits(lexicon.rims_as_digits(digits)))
     digits = _R_SPOKEN.sub("r", digits)
     digits = _DOUBLE.sub(r"\1 \1", digits)
     heard.status = heard.status or bool(_ORDER_AND_NUMBER.search(digits))

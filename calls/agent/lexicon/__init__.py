@@ -47,13 +47,17 @@ def ordinals(language: str) -> dict[int, re.Pattern]:
 
 
 @cache
-def rim_ordinals() -> list[tuple[re.Pattern, int]]:
-    return [
-        # An ordinal's ending, never a cardinal's soft sign: "шістнадцятий", not "шістнадцять".
-        (re.compile(rf"(?<!{WORD}){re.escape(stem)}(?!ь){WORD}+"), rim)
-        for module in LANGUAGES.values()
-        for stem, rim in module.RIM_ORDINALS.items()
-    ]
+def _rim_ordinals() -> tuple[re.Pattern, dict[str, int]]:
+    rims = {stem: rim for module in LANGUAGES.values() for stem, rim in module.RIM_ORDINALS.items()}
+    stems = "|".join(sorted(map(re.escape, rims), key=len, reverse=True))
+    # An ordinal's ending, never a cardinal's soft sign: "шістнадцятий", not "шістнадцять".
+    return re.compile(rf"(?<!{WORD})({stems})(?!ь){WORD}+"), rims
+
+
+def rims_as_digits(text: str) -> str:
+    """ "на шістнадцятий радіус" -> "на r16 радіус"."""
+    ordinal, rims = _rim_ordinals()
+    return ordinal.sub(lambda match: f" r{rims[match[1]]} ", text)
 
 
 @cache
