@@ -84,6 +84,11 @@ MESSAGES = {
         "uk": "{tire} — без шипів. ",
         "ru": "{tire} — без шипов. ",
     },
+    "answer_stock": {
+        "en": "I have {stock} of them in stock. ",
+        "uk": "У наявності {stock} штук. ",
+        "ru": "В наличии {stock} штук. ",
+    },
     "answer_delivery": {
         "en": "Delivery is priced by the address; our manager will tell you the cost when they "
         "call to confirm the order. ",

@@ -91,7 +91,7 @@ class Dialogue(Policy):
             state["pick_cheapest"] = True
         if heard.phone_tried and not heard.phone:
             state["phone_failures"] = state.get("phone_failures", 0) + 1
-            return self.next(self.say("sorry") if state["phone_failures"] > 1 else "")
+            return self.next()  # the question itself says the number was not whole
         if stage == "confirm":
             if self.progress:
                 return self.next(answer)  # a value changed: read back again
@@ -141,7 +141,7 @@ class Dialogue(Policy):
                 self.progress = True
                 return self.next()
             state["phone_failures"] = state.get("phone_failures", 0) + 1
-            return self.next(self.say("sorry"))
+            return self.next()
         if not digits.isdigit():
             return self.miss()
         if stage == "quantity" and 1 <= int(digits) <= MAX_QUANTITY:
@@ -188,6 +188,9 @@ class Dialogue(Policy):
             offer = offers[place - 1]
             key = "answer_studded" if offer["studded"] else "answer_not_studded"
             return self.say(key, tire=f"{offer['brand']} {offer['model']}")
+        if heard.question == "stock" and (state.get("choice") or len(offers) == 1):
+            offer = state.get("choice") or offers[0]
+            return self.say("answer_stock", stock=offer["stock"])
         if heard.question == "cheapest" and offers:
             place = min(range(len(offers)), key=lambda i: float(offers[i]["price"])) + 1
             state["suggested"] = place

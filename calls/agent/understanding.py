@@ -31,6 +31,10 @@ _DOUBLE = re.compile(r"\bdouble\s+(\d)(?!\d)")  # "double four" -> "4 4"
 _ORDER_AND_NUMBER = re.compile(
     rf"(?:order|замовленн{WORD}*|заказ{WORD}*)\s*(?:number|номер|№|#)?\s*\d{{4,}}"
 )
+_ON_RIM = re.compile(
+    r"(?:шин[^\W\d_]*|резин[^\W\d_]*|колес[^\W\d_]*|tires|tyres|гум[^\W\d_]*)\s+(?:на|for)\s+"
+    r"(\d{2})(?!\d)(?!\s*\d)"
+)
 _PAIRS = re.compile(r"(?<!\d)(\d)\s+(?:пар[^\W\d_]*|pairs?)")
 # "the first one", "that one": "one" is a pronoun there, not a quantity.
 _PRONOUN_ONE = re.compile(
@@ -119,7 +123,10 @@ def understand(
     }
     heard.question = _question(lower, language, has)
     # In a correction the value negated is dropped: "не чотири, а дві" says two.
-    values = without_negated(lower) if asking in ("confirm", "change") else lower
+    values = without_negated(lower)
+    negated_number = bool(re.search(r"\d", words_to_digits(lower))) and (
+        re.findall(r"\d+", words_to_digits(values)) != re.findall(r"\d+", words_to_digits(lower))
+    )
 
     # Numbers: spoken words as digits, rims said as ordinals, "эр 16" as "r16".
     digits = _NOT_NUMBERS.sub(" ", _PRONOUN_ONE.sub(r"\1", values))
@@ -149,7 +156,9 @@ def understand(
     heard.cheapest = bool(has("cheapest"))
     if offers and not heard.question:
         heard.choice = _choice(heard, lower, digits, language, asking, offers)
-    heard.quantity = _quantity(heard, lower, digits, language, asking, has, offers)
+    heard.quantity = _quantity(
+        heard, lower, digits, language, "confirm" if negated_number else asking, has, offers
+    )
     if heard.quantity and not heard.choice and len(offers) == 1 and asking == "choice":
         heard.choice = 1  # "four" to the only tire offered takes it
     heard.name = name_in(text, values, language, asking, heard.phone_tried)
@@ -174,6 +183,8 @@ def _question(lower: str, language: str, has) -> str | None:
         and re.search(r"(?:which|what|який|яка|які|какой|какая|какие|що|что|где|де)", lower)
     ):
         return "cheapest"
+    if has("ask_stock"):
+        return "stock"
     if has("ask_price") and asks:
         return "price"
     return None
@@ -183,6 +194,8 @@ def _read_size(heard: Heard, digits: str, asking: str) -> None:
     heard.size = parse_spoken_size(digits)
     if heard.size is None:
         heard.rim = parse_rim(digits)
+        if heard.rim is None and (on := _ON_RIM.search(digits)) and 13 <= int(on[1]) <= 22:
+            heard.rim = int(on[1])  # "шины на шестнадцать"
         if heard.rim is None and asking == "size":
             groups = re.findall(r"\d+", digits)
             alone = not re.search(rf"{WORD}{{3,}}", re.sub(r"радіус|радиус|rim|inch", "", digits))

@@ -51,6 +51,8 @@ WORDS: dict[str, list[str]] = {
     "question": ["how", "what", "which", "are", "is", "do you", "does", "can", "when", "where"],
     "other_number": ["another number", "different number", "other number"],
     "field_address": ["address"],
+    "ask_stock": ["how many do you have", "how many are there", "how many are in stock",
+                  "how many have you got"],
 }  # fmt: skip
 
 ORDINALS: dict[int, list[str]] = {

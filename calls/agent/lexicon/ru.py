@@ -57,6 +57,7 @@ WORDS: dict[str, list[str]] = {
                  "как"],
     "other_number": ["другой номер", "другой телефон", "на другой"],
     "field_address": ["адрес*"],
+    "ask_stock": ["сколько есть", "сколько у вас есть", "сколько в наличии", "сколько их есть"],
 }  # fmt: skip
 
 ORDINALS: dict[int, list[str]] = {
