@@ -233,3 +233,35 @@ def test_every_expected_phone_is_a_valid_number() -> None:
             assert services.normalize_phone(expected["phone"]) == expected["phone"], dialogue.id
         if dialogue.caller_number:
             assert services.normalize_phone(dialogue.caller_number), dialogue.id
+
+
+@pytest.mark.django_db
+def test_an_order_unlike_the_callers_is_wrong_and_a_missing_one_failed(sample_catalog) -> None:
+    dialogue = Dialogue(
+        id="judge",
+        language="en",
+        note="",
+        turns=(),
+        expect={"order": {"size": "205/55 R16", "season": "summer", "brand": "Kumho",
+                          "quantity": 4, "name": "anna", "phone": "+380671234567",
+                          "fulfilment": "pickup"}},
+    )  # fmt: skip
+    call = Call(dialogue)
+    assert _judge(call, set())[0] == "failed"
+
+    def place(brand: str) -> Order:
+        tire = Tire.objects.of_size(205, 55, 16).get(season="summer", brand__name=brand)
+        return services.place_order(
+            customer_name="Anna Shevchenko",
+            customer_phone="+380671234567",
+            lines=[services.Line(tire.pk, 4)],
+        )
+
+    wrong = place("Triangle")
+    verdict, problems = _judge(call, set())
+    assert verdict == "wrong" and problems == ["brand Triangle, expected Kumho"]
+    assert _judge(call, {wrong.pk}) == ("failed", ["no order was placed"])
+    place("Kumho")
+    assert _judge(call, {wrong.pk}) == ("passed", [])
+    no_order = Dialogue("judge", "en", "", (), {"no_order": True})
+    assert _judge(Call(no_order), {wrong.pk})[0] == "wrong"
