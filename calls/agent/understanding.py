@@ -32,8 +32,8 @@ _ORDER_AND_NUMBER = re.compile(
     rf"(?:order|замовленн{WORD}*|заказ{WORD}*)\s*(?:number|номер|№|#)?\s*\d{{4,}}"
 )
 _ON_RIM = re.compile(
-    r"(?:шин[^\W\d_]*|резин[^\W\d_]*|колес[^\W\d_]*|tires|tyres|гум[^\W\d_]*)\s+(?:на|for)\s+"
-    r"(\d{2})(?!\d)(?!\s*\d)"
+    r"(?:шин[^\W\d_]*|резин[^\W\d_]*|колес[^\W\d_]*|tires|tyres|гум[^\W\d_]*)"
+    r"(?:\s+[^\W\d_]+){0,2}\s+(?:на|for)\s+(\d{2})(?!\d)(?!\s*\d)"
 )
 _PAIRS = re.compile(r"(?<!\d)(\d)\s+(?:пар[^\W\d_]*|pairs?)")
 # "the first one", "that one": "one" is a pronoun there, not a quantity.
@@ -130,6 +130,7 @@ def understand(
 
     # Numbers: spoken words as digits, rims said as ordinals, "эр 16" as "r16".
     digits = _NOT_NUMBERS.sub(" ", _PRONOUN_ONE.sub(r"\1", values))
+    digits = re.sub(rf"(?<={WORD})-(?={WORD})", " ", digits)  # "fifty-five", "р-шістнадцять"
     digits = spoken_thousands(words_to_digits(lexicon.rims_as_digits(digits)))
     digits = _R_SPOKEN.sub("r", digits)
     digits = _DOUBLE.sub(r"\1 \1", digits)
@@ -330,7 +331,7 @@ def _quantity(heard, lower, digits, language, asking, has, offers) -> int | None
     words = [(m.start(), n) for m, n in ((has("set_of_four"), 4), (has("pair"), 2)) if m]
     if m := has("one_tire"):
         words.append((m.start(), 1))
-    bare = asking in ("quantity", "choice", "confirm", "change", "fulfilment") or bool(heard.size)
+    bare = asking in ("quantity", "choice", "confirm", "change") or bool(heard.size)
     one_offer = asking == "choice" and len(offers) == 1
     if asking == "choice" and not (
         heard.choice or heard.yes or heard.brand or heard.no or one_offer
@@ -339,7 +340,7 @@ def _quantity(heard, lower, digits, language, asking, has, offers) -> int | None
     text = re.sub(r"(?<!\d)\d \d{3}(?!\d)", " ", _without_size(text, heard.size))  # prices
     if heard.address or heard.phone or heard.phone_tried:
         bare = False  # house numbers and phone digits are not quantities
-    numbers = small_numbers(text, None, heard.rim) if bare else []
+    numbers = small_numbers(text, heard.size, heard.rim) if bare else []
     if asking == "choice" and heard.choice and numbers and len(numbers) == 1:
         # "the second one" said as "2": not a quantity when it is the place itself.
         if re.fullmatch(r"\W*\d\W*", text):
@@ -356,7 +357,7 @@ def _without_size(text: str, size: TireSize | None) -> str:
     if size is None:
         return text
     digits = f"{size.width}{size.profile}{size.rim_diameter}"
-    said = r"[\s,./\\rр-]*".join(digits)
+    said = r"\D{0,10}?".join(digits)
     return re.sub(rf"(?<!\d){said}(?!\d)", " ", text, count=1)
 
 
@@ -372,7 +373,8 @@ def _read_fulfilment(heard: Heard, has, asking: str) -> int:
         _, end, heard.fulfilment = max(found)  # the last one said wins ("not delivery: pickup")
         if heard.fulfilment == "delivery":
             address = address_in(heard.text[end:])
-            if address and len(address) >= 4 and re.search(r"\d|\w{4,}", address):
+            # In the same breath as "delivery" only a real address: a number or two words.
+            if address and (re.search(r"\d", address) or len(re.findall(r"\w{3,}", address)) >= 2):
                 heard.address = address
                 return end
     elif asking == "address" and not heard.question and not heard.cancel:
