@@ -23,10 +23,11 @@ MAX_ASKED = 2  # the same question, unanswered, at most this many times in a row
 MAX_QUANTITY = 20
 SEARCH_SLOTS = ("size", "rim", "season", "studded", "brand")
 ORDER_SLOTS = ("choice", "quantity", "name", "phone", "fulfilment", "address")
-# What the speech recognizer is told to expect (CallContext.expect) for each question.
+# What the speech recognizer is told to expect (CallContext.expect) for each question (the
+# caller number offered is mostly answered yes or no).
 EXPECT = {
     "size": "size", "size_confirm": "confirm", "season": "season", "choice": "choice",
-    "quantity": "quantity", "name": "name", "phone": "phone", "caller_phone": "phone",
+    "quantity": "quantity", "name": "name", "phone": "phone", "caller_phone": "confirm",
     "fulfilment": "fulfilment", "address": "address", "confirm": "confirm",
     "order_number": "order_number",
 }  # fmt: skip
