@@ -89,6 +89,11 @@ MESSAGES = {
         "uk": "У наявності {stock} штук. ",
         "ru": "В наличии {stock} штук. ",
     },
+    "stock_of": {
+        "en": "{tire}: {stock} in stock",
+        "uk": "{tire}: {stock} у наявності",
+        "ru": "{tire}: {stock} в наличии",
+    },
     "answer_delivery": {
         "en": "Delivery is priced by the address; our manager will tell you the cost when they "
         "call to confirm the order. ",

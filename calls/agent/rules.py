@@ -191,6 +191,10 @@ class Dialogue(Policy):
         if heard.question == "stock" and (state.get("choice") or len(offers) == 1):
             offer = state.get("choice") or offers[0]
             return self.say("answer_stock", stock=offer["stock"])
+        if heard.question == "stock" and offers:
+            each = [self.say("stock_of", tire=f"{o['brand']} {o['model']}", stock=o["stock"])
+                    for o in offers]  # fmt: skip
+            return "; ".join(each) + ". "
         if heard.question == "cheapest" and offers:
             place = min(range(len(offers)), key=lambda i: float(offers[i]["price"])) + 1
             state["suggested"] = place

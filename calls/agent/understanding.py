@@ -121,7 +121,7 @@ def understand(
     heard.fields = {
         name for name in ("quantity", "name", "phone", "fulfilment", "tire") if has(f"field_{name}")
     }
-    heard.question = _question(lower, language, has)
+    heard.question = _question(lower, language, has, bool(offers))
     # In a correction the value negated is dropped: "не чотири, а дві" says two.
     values = without_negated(lower)
     negated_number = bool(re.search(r"\d", words_to_digits(lower))) and (
@@ -166,7 +166,7 @@ def understand(
     return heard
 
 
-def _question(lower: str, language: str, has) -> str | None:
+def _question(lower: str, language: str, has, offered: bool) -> str | None:
     asks = lower.rstrip().endswith("?") or bool(has("question"))
     if has("ask_delivery"):
         return "delivery"
@@ -174,8 +174,12 @@ def _question(lower: str, language: str, has) -> str | None:
         return "hours"
     if has("ask_quality"):
         return "quality"
-    if (has("studded") or has("unstudded")) and (
-        lower.rstrip().endswith("?") or re.search(r"(?:они|вони|they|чи|ли)(?![^\W\d_])", lower)
+    if (
+        offered
+        and (has("studded") or has("unstudded"))
+        and (
+            lower.rstrip().endswith("?") or re.search(r"(?:они|вони|they|чи|ли)(?![^\W\d_])", lower)
+        )
     ):
         return "studs"
     if (
