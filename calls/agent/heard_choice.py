@@ -1,0 +1,81 @@
+"""Which of the tires offered a caller picks: by place ("вторые"), brand, tread line (said in
+Cyrillic too), "the cheapest", price ("за дві чотириста вісімдесят"), or a yes to the only one."""
+
+import re
+from collections.abc import Sequence
+
+from . import lexicon
+
+
+def offer_chosen(heard, lower, digits, language, asking, offers) -> int | None:
+    """Which of the offers the caller picks: by place, brand, model, "the cheapest", price, or
+    a yes to the only one."""
+    count = len(offers)
+    for place, said in lexicon.ordinals(language).items():
+        if said.search(lower):
+            return count if place == -1 else (place if place <= count else None)
+    places = [i for i, offer in enumerate(offers, 1) if offer["brand"] == heard.brand]
+    if len(places) == 1:
+        return places[0]
+    if place := _model_named(lower, offers, places):
+        return place
+    if len(places) > 1:
+        heard.among = places  # "Hankook" with two Hankook lines offered: which one?
+        return None
+    if heard.cheapest:
+        return min(range(count), key=lambda i: float(offers[i]["price"])) + 1
+    numbers = [int(n) for n in re.findall(r"\d+", digits)]
+    # "за дві чотириста вісімдесят": a price said without "thousand".
+    numbers += [int(a) * 1000 + int(b) for a, b in re.findall(r"(?<!\d)(\d) (\d{3})(?!\d)", digits)]
+    # "thirty six thirty": a price in two halves.
+    numbers += [
+        int(a) * 100 + int(b) for a, b in re.findall(r"(?<!\d)(\d{2}) (\d{2})(?!\d)", digits)
+    ]
+    priced = [
+        (abs(float(offer["price"]) - number), i)
+        for number in numbers
+        if number >= 100
+        for i, offer in enumerate(offers, 1)
+        if abs(float(offer["price"]) - number) <= 0.01 * number
+    ]
+    if priced:
+        return min(priced)[1]  # the offer whose price is nearest the one said
+    bare = re.fullmatch(r"\W*(?:номер|варіант|вариант|number|option)?\s*(\d)\W*", digits)
+    if asking == "choice" and bare and 1 <= int(bare[1]) <= count and count > 1:
+        return int(bare[1])
+    if count == 1 and heard.yes:
+        return 1
+    return None
+
+
+def _model_named(lower: str, offers: Sequence[dict], among: list[int]) -> int | None:
+    """The offer whose tread line was named ("Вентус" for Ventus Prime 4), if only one fits."""
+    from rapidfuzz import fuzz
+
+    said = [
+        latin(w)
+        for w in re.findall(r"[^\W\d_]+", lower)
+        if len(w) >= 4 and not lexicon.is_not_name(w)
+    ]
+    found = []
+    for i, offer in enumerate(offers, 1):
+        words = [w for w in re.findall(r"[^\W\d_]+", offer["model"].lower()) if len(w) >= 4]
+        if any(fuzz.ratio(a, b) >= 78 for a in said for b in words):
+            found.append(i)
+    if among and len(found) > 1:
+        found = [i for i in found if i in among]
+    return found[0] if len(found) == 1 else None
+
+
+_LATIN = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "є": "e", "ж": "zh",
+    "з": "z", "и": "i", "і": "i", "ї": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n",
+    "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "h", "ц": "ts",
+    "ч": "ch", "ш": "sh", "щ": "sch", "ь": "", "ъ": "", "ы": "y", "э": "e", "ю": "yu", "я": "ya",
+    "'": "",
+})  # fmt: skip
+
+
+def latin(word: str) -> str:
+    """A Cyrillic word in Latin letters, to compare with tread lines' names ("вентус")."""
+    return word.translate(_LATIN)
