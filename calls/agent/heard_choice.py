@@ -3,11 +3,17 @@ Cyrillic too), "the cheapest", price ("за дві чотириста вісім
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from . import lexicon
 
+if TYPE_CHECKING:
+    from .understanding import Heard
 
-def offer_chosen(heard, lower, digits, language, asking, offers) -> int | None:
+
+def offer_chosen(
+    heard: "Heard", lower: str, digits: str, language: str, asking: str, offers: Sequence[dict]
+) -> int | None:
     """Which of the offers the caller picks: by place, brand, model, "the cheapest", price, or
     a yes to the only one."""
     count = len(offers)

@@ -70,6 +70,9 @@ class Dialogue(Policy):
         if heard.cancel and stage not in ("start", "done"):
             return self.cancel()
         if stage == "done":
+            if heard.question and not ordering:
+                answer = self.answer(heard)
+                return self.ask("done", self.say("anything_else"), answer)
             if not (ordering or heard.yes):
                 return self.goodbye() if heard.no or heard.done else self.miss()
             self.clear(*SEARCH_SLOTS, *ORDER_SLOTS, "offers", "suggested")
