@@ -100,16 +100,26 @@ def normalize(text: str) -> str:
     return text.replace("ё", "е")
 
 
+# A plain yes to a read-back, for the LLM agent's check before it places an order: narrower than
+# the rule-based agent's "yes" ("давайте", "беру" take an offer, they confirm no read-back).
+CONFIRM_YES = words(
+    "yes", "yeah", "yep", "yup", "correct", "right", "sure", "ok", "okay", "confirm*", "exactly",
+    "так", "звісно", "авжеж", "правильно", "вірно", "добре", "підтверджую", "згоден", "згодна",
+    "да", "верно", "конечно", "хорошо", "подтверждаю", "согласен", "согласна", "ага",
+)  # fmt: skip
+CONFIRM_NO = words(
+    "no", "nope", "not", "wrong", "don't", "dont", "cancel", "ні", "не", "нема", "неправильно",
+    "скасуй*", "нет", "неверно", "отмен*",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Heard:
     """A plain yes/no reading of one utterance (the LLM agent's confirmation check)."""
 
     text: str
-    language: str = "en"
 
     @property
     def yes(self) -> bool:
         lower = normalize(self.text)
-        return bool(pattern("yes", self.language).search(lower)) and not pattern(
-            "no", self.language
-        ).search(lower)
+        return bool(CONFIRM_YES.search(lower)) and not CONFIRM_NO.search(lower)
