@@ -111,7 +111,8 @@ def understand(
         return pattern(meaning, language).search(lower)
 
     heard.operator = bool(has("operator"))
-    heard.farewell = bool(has("farewell"))
+    # "пока" is goodbye only at the end: "пока не знаю" is "I don't know yet".
+    heard.farewell = bool(has("farewell") or re.search(r"(?:^|[,.!]\s*)(?:ну\s+)?пока\W*$", lower))
     heard.done = bool(has("done"))
     heard.status = bool(has("status"))
     heard.want_tires = bool(has("want_tires"))

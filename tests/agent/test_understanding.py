@@ -215,3 +215,20 @@ def test_a_phone_with_digits_missing_is_a_failed_attempt():
     assert find_phone("063 45 12", wanted=True) == (None, None, True)
     said = heard("063 45 12", asking="phone")
     assert said.phone is None and said.phone_tried and said.name is None
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "operator", "farewell"),
+    [
+        ("можно с живым человеком поговорить", "ru", True, False),
+        ("я не хочу с роботом разговаривать дайте человека", "ru", True, False),
+        ("someone will pick them up", "en", False, False),
+        ("запишите на другого человека", "ru", False, False),
+        ("пока не знаю, сколько штук", "ru", False, False),
+        ("ну всё, пока", "ru", False, True),
+        ("Пока", "ru", False, True),
+    ],
+)
+def test_operator_and_goodbye_only_when_meant(text, language, operator, farewell):
+    said = heard(text, language)
+    assert (said.operator, said.farewell) == (operator, farewell)

@@ -16,10 +16,16 @@ WORD = r"[^\W\d_]"
 
 
 def words(*alternatives: str) -> re.Pattern:
-    """Whole words or phrases (a trailing * allows any ending: Slavic words change theirs)."""
-    parts = sorted(
-        (re.escape(a[:-1]) + WORD + "*" if a.endswith("*") else re.escape(a)) for a in alternatives
-    )
+    """Whole words or phrases (a word's trailing * allows any ending: Slavic words change
+    theirs, "жив* людин*")."""
+
+    def phrase(said: str) -> str:
+        return r"\s+".join(
+            re.escape(word[:-1]) + WORD + "*" if word.endswith("*") else re.escape(word)
+            for word in said.split()
+        )
+
+    parts = sorted(phrase(a) for a in alternatives)
     parts.sort(key=len, reverse=True)  # the longest phrase wins ("не треба" before "не")
     return re.compile(rf"(?<!{WORD})(?:" + "|".join(parts) + rf")(?!{WORD})")
 
