@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from channels.db import database_sync_to_async
 
+from ..models import CallOutcome
 from . import tools
 from .base import Agent, AgentReply, CallContext
 from .heard_numbers import valid_phone
@@ -60,6 +61,12 @@ class Dialogue(Policy):
         )
         if heard.operator:
             return self.transfer()
+        if heard.farewell and stage == "confirm" and heard.yes and not heard.search:
+            placed = self.place_order()  # "yes, thank you, goodbye" to the read-back
+            if placed.outcome != CallOutcome.ORDER_PLACED:
+                return placed
+            goodbye = self.goodbye()
+            return AgentReply(f"{placed.text} {goodbye.text}", goodbye.action, placed.outcome)
         if heard.farewell and stage not in ("name", "address"):
             return self.goodbye()
         ordering = bool(heard.search or (heard.want_tires and not heard.status))

@@ -117,3 +117,16 @@ def test_what_the_agent_expects_next_is_told_to_recognition():
     ]:  # fmt: skip
         caller.says(said)
         assert caller.context.expect == expect, said
+
+
+def test_yes_and_goodbye_to_the_read_back_places_the_order_then_hangs_up():
+    caller = Caller("uk")
+    caller.says("зимові 205/55 R16 Nokian, чотири")
+    caller.says("так")
+    caller.says("Мене звати Іван")
+    caller.says("067 123 45 67")
+    caller.says("самовивіз")
+    reply = caller.says("так, все вірно, дякую, до побачення")
+    assert reply.action == Action.HANG_UP and Order.objects.get().number in reply.text.replace(
+        " ", ""
+    )
