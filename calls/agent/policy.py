@@ -191,8 +191,12 @@ class Policy:
         for slot in slots:
             self.state.pop(slot, None)
 
-    def clear_field(self, fields: set[str]) -> bool:
+    def clear_field(self, fields: set[str], address: bool = False) -> bool:
         """ "The phone is wrong": forget the named field so it is asked again."""
+        if address and self.state.get("fulfilment") == "delivery":
+            self.clear("address")  # "another address": still a delivery, to where?
+            self.progress = True
+            return True
         order = ("phone", "quantity", "name", "fulfilment", "tire")
         for name in order:
             if name in fields:

@@ -107,12 +107,14 @@ class Dialogue(Policy):
                 return self.next(answer)  # a value changed: read back again
             if heard.yes:
                 return self.place_order()
-            if (heard.no or heard.correction) and self.clear_field(heard.fields):
+            if (heard.no or heard.correction) and self.clear_field(
+                heard.fields, heard.address_named
+            ):
                 return self.next(answer)
             if heard.no:
                 return self.ask("change", self.say("what_to_change"))
         if stage == "change":
-            if self.progress or self.clear_field(heard.fields) or heard.yes:
+            if self.progress or self.clear_field(heard.fields, heard.address_named) or heard.yes:
                 self.progress = True
                 return self.next(answer)
         if stage == "caller_phone" and (heard.no or heard.other_number) and not self.progress:
@@ -121,7 +123,11 @@ class Dialogue(Policy):
             return self.next()
         if self.progress or answer:
             return self.next(answer)
-        if heard.correction and self.clear_field(heard.fields):
+        if heard.correction and self.clear_field(heard.fields, heard.address_named):
+            return self.next()
+        if stage == "fulfilment" and heard.yes and state.get("asked_delivery"):
+            state["fulfilment"] = "delivery"  # "how much is delivery?" ... "yes, deliver them"
+            self.progress = True
             return self.next()
         if stage == "start" and heard.want_tires:
             self.progress = True
@@ -173,6 +179,7 @@ class Dialogue(Policy):
         offers = state.get("offers") or []
         self.progress = True
         if heard.question == "delivery":
+            state["asked_delivery"] = True
             return self.say("answer_delivery")
         if heard.question == "hours":
             from django.conf import settings

@@ -39,9 +39,9 @@ _ON_RIM = re.compile(
 _PAIRS = re.compile(r"(?<!\d)(\d)\s+(?:пар[^\W\d_]*|pairs?)")
 # "the first one", "that one": "one" is a pronoun there, not a quantity.
 _PRONOUN_ONE = re.compile(
-    r"\b(the|that|this|first|second|third|last|cheapest|cheaper|which|other|another|same|a|"
-    r"cheap|good|right|correct|new|old|wrong|expensive|winter|summer|studded|next|best)\s+"
-    r"(?:one|ones)\b"
+    r"\b((?:the|that|this|those|these)(?:\s+[a-z]+)?|first|second|third|last|middle|cheapest|"
+    r"cheaper|which|other|another|same|a|cheap|good|right|correct|new|old|wrong|expensive|winter|"
+    r"summer|studded|next|best)\s+(?:one|ones)\b"
 )
 # "все одно" (doesn't matter) holds the Russian "одно" (one): not a number.
 _NOT_NUMBERS = re.compile(r"все одно|всё равно|все равно|одно и то же|one of them|no one")
@@ -79,6 +79,7 @@ class Heard:
     status: bool = False
     want_tires: bool = False
     other_number: bool = False
+    address_named: bool = False  # "адрес", "address" said (a correction may target it)
     order_number: str | None = None
 
     @property
@@ -120,6 +121,7 @@ def understand(
     heard.yes = bool(has("yes")) and not heard.no
     heard.correction = bool(has("correction"))
     heard.other_number = bool(has("other_number"))
+    heard.address_named = bool(has("field_address"))
     heard.fields = {
         name for name in ("quantity", "name", "phone", "fulfilment", "tire") if has(f"field_{name}")
     }

@@ -34,9 +34,9 @@ WORDS: dict[str, list[str]] = {
     "one_tire": ["one tire", "one tyre", "just one", "a single", "single tire"],
     "cancel": ["cancel*", "changed my mind", "change my mind", "don't want to order",
                "not ordering", "forget it", "never mind", "nevermind", "don't need them"],
-    "correction": ["not correct", "wrong", "incorrect", "mistake", "not right", "instead",
-                   "actually", "i meant", "i mean", "old number", "another number",
-                   "different number", "change", "fix", "sorry", "oops"],
+    "correction": ["another address", "different address", "not correct", "wrong", "incorrect",
+                   "mistake", "not right", "instead", "actually", "i meant", "i mean", "old number",
+                   "another number", "different number", "change", "fix", "sorry", "oops"],
     "field_quantity": ["quantity", "how many", "number of tires", "pieces"],
     "field_name": ["name", "surname", "last name"],
     "field_phone": ["phone", "number", "telephone", "mobile"],
@@ -59,7 +59,7 @@ WORDS: dict[str, list[str]] = {
 
 ORDINALS: dict[int, list[str]] = {
     1: ["first", "number one", "option one", "1st"],
-    2: ["second", "number two", "option two", "2nd"],
+    2: ["middle one", "the middle", "second", "number two", "option two", "2nd"],
     3: ["third", "number three", "option three", "3rd"],
     -1: ["last", "last one"],
 }
