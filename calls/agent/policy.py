@@ -149,7 +149,9 @@ class Policy:
             state["choice"] = offers[state["suggested"] - 1]
             self.progress = True
         if heard.quantity is not None and heard.quantity != state.get("quantity"):
-            if not 1 <= heard.quantity <= MAX_QUANTITY:
+            if heard.quantity > MAX_QUANTITY:
+                return self.transfer()  # a wholesale order is a person's job
+            if heard.quantity < 1:
                 return None
             state["quantity"] = heard.quantity
             self.progress = True
