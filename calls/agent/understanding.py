@@ -128,8 +128,9 @@ def understand(
     heard.question = _question(lower, language, has, bool(offers))
     # In a correction the value negated is dropped: "не чотири, а дві" says two.
     values = without_negated(lower)
-    negated_number = bool(re.search(r"\d", words_to_digits(lower))) and (
-        re.findall(r"\d+", words_to_digits(values)) != re.findall(r"\d+", words_to_digits(lower))
+    said_numbers = re.findall(r"\d+", words_to_digits(lower))
+    negated_number = bool(said_numbers) and said_numbers != re.findall(
+        r"\d+", words_to_digits(values)
     )
 
     # Numbers: spoken words as digits, rims said as ordinals, "эр 16" as "r16".
@@ -151,7 +152,6 @@ def understand(
 
     _read_size(heard, digits, asking)
     _read_season(heard, has)
-    heard.cancel = bool(has("cancel")) and not heard.search and heard.phone is None
     address_at = _read_fulfilment(heard, has, asking)
     if asking in ("confirm", "change") and (field := has("field_address")):
         heard.address = corrected_address(text, field) or heard.address
@@ -167,6 +167,9 @@ def understand(
     if heard.quantity and not heard.choice and len(offers) == 1 and asking == "choice":
         heard.choice = 1  # "four" to the only tire offered takes it
     heard.name = name_in(text, values, language, asking, heard.phone_tried)
+    # "I changed my mind" alone cancels; with a new value it changes the order instead.
+    changes = (heard.choice, heard.quantity, heard.phone, heard.name, heard.address)
+    heard.cancel = bool(has("cancel")) and not heard.search and not any(changes)
     return heard
 
 
