@@ -274,10 +274,10 @@ def _quantity(heard, lower, digits, language, asking, has, offers) -> int | None
         heard.choice or heard.yes or heard.brand or heard.no or one_offer
     ):
         bare = False  # a lone "two" among offers is a place, not a quantity
-    text = re.sub(r"(?<!\d)\d \d{3}(?!\d)", " ", _without_size(text, heard.size))  # prices
+    text = _without_prices(_without_size(text, heard.size), offers)
     if heard.address or heard.phone or heard.phone_tried:
         bare = False  # house numbers and phone digits are not quantities
-    numbers = small_numbers(text, heard.size, heard.rim) if bare else []
+    numbers = [n for n in small_numbers(text, heard.size, heard.rim) if n <= 20] if bare else []
     if asking == "choice" and heard.choice and numbers and len(numbers) == 1:
         # "the second one" said as "2": not a quantity when it is the place itself.
         if re.fullmatch(r"\W*\d\W*", text):
@@ -287,6 +287,18 @@ def _quantity(heard, lower, digits, language, asking, has, offers) -> int | None
     if numbers:
         return numbers[-1]
     return None
+
+
+def _without_prices(text: str, offers: Sequence[dict]) -> str:
+    """The text without prices said in parts ("2 480", "36 30"): they are not quantities."""
+    prices = [float(offer["price"]) for offer in offers]
+
+    def price(match: re.Match) -> str:
+        value = int(match[1]) * 100 + int(match[2])
+        return " " if any(abs(value - p) <= 0.01 * value for p in prices) else match[0]
+
+    text = re.sub(r"(?<!\d)(\d) (\d{3})(?!\d)", " ", text)
+    return re.sub(r"(?<!\d)(\d{2}) (\d{2})(?!\d)", price, text)
 
 
 def _without_size(text: str, size: TireSize | None) -> str:
