@@ -232,3 +232,37 @@ def test_a_phone_with_digits_missing_is_a_failed_attempt():
 def test_operator_and_goodbye_only_when_meant(text, language, operator, farewell):
     said = heard(text, language)
     assert (said.operator, said.farewell) == (operator, farewell)
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "choice", "quantity"),
+    [
+        ("the middle one", "en", 2, None),
+        ("the Toyo one, four", "en", 3, 4),
+        ("the one for twenty four eighty", "en", 2, None),
+        ("ханкук", "ru", None, None),
+    ],
+)
+def test_picks_among_the_offers(text, language, choice, quantity):
+    said = heard(text, language, asking="choice", offers=OFFERS)
+    assert (said.choice, said.quantity) == (choice, quantity)
+
+
+def test_two_lines_of_one_brand_ask_which_and_a_tread_line_said_in_cyrillic_picks():
+    offers = [
+        {"sku": "V", "brand": "Hankook", "model": "Ventus Prime 4", "price": "4140"},
+        {"sku": "K", "brand": "Hankook", "model": "Kinergy Eco 2", "price": "4190"},
+    ]
+    brands = [("Hankook", ["Ханкук"])]
+    said = understand("ханкук", "ru", "choice", brands, offers)
+    assert (said.choice, said.among) == (None, [1, 2])
+    assert understand("вентус", "ru", "choice", brands, offers).choice == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "cancel", "quantity"),
+    [("I changed my mind, make it two", False, 2), ("I changed my mind", True, None)],
+)
+def test_changing_ones_mind(text, cancel, quantity):
+    said = heard(text, "en", asking="confirm")
+    assert (said.cancel, said.quantity) == (cancel, quantity)
