@@ -161,6 +161,9 @@ class Policy:
         if heard.phone and heard.phone != state.get("phone"):
             state["phone"] = heard.phone
             self.progress = True
+        elif stage in ("caller_phone", "phone") and heard.this_number and self.caller_phone():
+            state["phone"] = self.caller_phone()  # "the number I'm calling from"
+            self.progress = True
         elif stage == "caller_phone" and heard.yes and not heard.other_number:
             state["phone"] = tools.orders.normalize_phone(self.context.caller_number)
             self.progress = True
@@ -174,6 +177,10 @@ class Policy:
             state["fulfilment"] = "delivery"
             self.progress = True
         return None
+
+    def caller_phone(self) -> str | None:
+        number = self.context.caller_number
+        return tools.orders.normalize_phone(number) if number else None
 
     def guess_size(self, heard: Heard) -> AgentReply | None:
         """Digits that look like a size speech-to-text garbled: the nearest sizes in stock."""

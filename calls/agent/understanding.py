@@ -79,6 +79,7 @@ class Heard:
     status: bool = False
     want_tires: bool = False
     other_number: bool = False
+    this_number: bool = False  # "the number I'm calling from"
     address_named: bool = False  # "адрес", "address" said (a correction may target it)
     order_number: str | None = None
 
@@ -113,7 +114,11 @@ def understand(
 
     heard.operator = bool(has("operator"))
     # "пока" is goodbye only at the end: "пока не знаю" is "I don't know yet".
-    heard.farewell = bool(has("farewell") or re.search(r"(?:^|[,.!]\s*)(?:ну\s+)?пока\W*$", lower))
+    heard.farewell = bool(
+        has("farewell")
+        or re.search(r"(?:^|[,.!]\s*)(?:ну\s+)?пока\W*$", lower)
+        or re.search(r"(?:я\s+)?подумаю\W*$", lower)  # "дякую, я подумаю" ends the call
+    )
     heard.done = bool(has("done"))
     heard.status = bool(has("status"))
     heard.want_tires = bool(has("want_tires"))
@@ -122,6 +127,7 @@ def understand(
     heard.correction = bool(has("correction"))
     heard.other_number = bool(has("other_number"))
     heard.address_named = bool(has("field_address"))
+    heard.this_number = bool(has("this_number"))
     heard.fields = {
         name for name in ("quantity", "name", "phone", "fulfilment", "tire") if has(f"field_{name}")
     }
@@ -266,7 +272,7 @@ def _quantity(heard, lower, digits, language, asking, has, offers) -> int | None
     if explicit:
         return explicit[-1] if 0 < explicit[-1] <= 99 else None
     words = [(m.start(), n) for m, n in ((has("set_of_four"), 4), (has("pair"), 2)) if m]
-    if m := has("one_tire"):
+    if (m := has("one_tire")) and not has("set_of_four"):  # "на одну машину" is four
         words.append((m.start(), 1))
     bare = asking in ("quantity", "choice", "confirm", "change") or bool(heard.size)
     one_offer = asking == "choice" and len(offers) == 1

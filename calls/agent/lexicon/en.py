@@ -31,7 +31,8 @@ WORDS: dict[str, list[str]] = {
                "pick it up", "collect", "myself", "come by", "come and get", "come in",
                "at the shop", "in store", "in-store"],
     "cheapest": ["cheapest", "cheaper", "least expensive", "lowest price", "budget"],
-    "set_of_four": ["set", "full set", "all four", "a set of four"],
+    "set_of_four": ["for one car", "for my car", "for the car", "set", "full set", "all four",
+                    "a set of four"],
     "pair": ["pair", "a couple", "couple of"],
     "one_tire": ["one tire", "one tyre", "just one", "a single", "single tire"],
     "cancel": ["cancel*", "changed my mind", "change my mind", "don't want to order",
@@ -57,6 +58,7 @@ WORDS: dict[str, list[str]] = {
     "field_address": ["address"],
     "ask_stock": ["how many do you have", "how many are there", "how many are in stock",
                   "how many have you got"],
+    "this_number": ["calling from", "this number", "this one", "the same number"],
 }  # fmt: skip
 
 ORDINALS: dict[int, list[str]] = {
