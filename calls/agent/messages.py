@@ -94,6 +94,14 @@ MESSAGES = {
         "uk": "{tire}: {stock} у наявності",
         "ru": "{tire}: {stock} в наличии",
     },
+    "answer_compare": {
+        "en": "They all fit your size. {cheap} is the cheapest, {cheap_price}; {dear} is the "
+        "premium choice, {dear_price}. ",
+        "uk": "Усі підходять за розміром. {cheap} — найдешевші, {cheap_price}; {dear} — "
+        "преміальний вибір, {dear_price}. ",
+        "ru": "Все подходят по размеру. {cheap} — самые дешевые, {cheap_price}; {dear} — "
+        "премиальный выбор, {dear_price}. ",
+    },
     "answer_delivery": {
         "en": "Delivery is priced by the address; our manager will tell you the cost when they "
         "call to confirm the order. ",

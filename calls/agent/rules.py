@@ -208,6 +208,16 @@ class Dialogue(Policy):
         if heard.question == "stock" and (state.get("choice") or len(offers) == 1):
             offer = state.get("choice") or offers[0]
             return self.say("answer_stock", stock=offer["stock"])
+        if heard.question == "compare" and len(offers) > 1:
+            ranked = sorted(offers, key=lambda offer: float(offer["price"]))
+            low, high = ranked[0], ranked[-1]
+            return self.say(
+                "answer_compare",
+                cheap=f"{low['brand']} {low['model']}",
+                cheap_price=money(Decimal(low["price"]), self.language),
+                dear=f"{high['brand']} {high['model']}",
+                dear_price=money(Decimal(high["price"]), self.language),
+            )
         if heard.question == "stock" and offers:
             each = [self.say("stock_of", tire=f"{o['brand']} {o['model']}", stock=o["stock"])
                     for o in offers]  # fmt: skip

@@ -185,6 +185,8 @@ def _question(lower: str, language: str, has, offered: bool) -> str | None:
         return "delivery"
     if has("ask_hours") and asks:
         return "hours"
+    if offered and has("ask_compare"):
+        return "compare"
     if has("ask_quality"):
         return "quality"
     if (

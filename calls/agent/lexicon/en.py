@@ -59,6 +59,9 @@ WORDS: dict[str, list[str]] = {
     "ask_stock": ["how many do you have", "how many are there", "how many are in stock",
                   "how many have you got"],
     "this_number": ["calling from", "this number", "this one", "the same number"],
+    "ask_compare": ["difference", "which is better", "which one is better",
+                    "what would you recommend", "which do you recommend",
+                    "which would you recommend"],
 }  # fmt: skip
 
 ORDINALS: dict[int, list[str]] = {
