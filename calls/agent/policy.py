@@ -128,6 +128,11 @@ class Policy:
             if reply:
                 return reply
         changed = {k: v for k, v in found.items() if state.get(k) != v}
+        if chosen := state.get("choice"):
+            # "yes, the winter ones" about the tire chosen changes nothing.
+            matches = {"size": chosen["size"], "season": chosen["season"],
+                       "studded": chosen["studded"], "brand": chosen["brand"]}  # fmt: skip
+            changed = {k: v for k, v in changed.items() if matches.get(k, object()) != v}
         if changed:
             state.update(changed)
             if "size" in changed:
