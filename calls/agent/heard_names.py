@@ -32,8 +32,19 @@ _NEGATED = re.compile(
 )
 
 
+# "two instead of four", "дві замість чотирьох": the value after these is the old one.
+_INSTEAD = re.compile(rf"(?<!{WORD})(?:instead of|rather than|замість|вместо)\s+[^\s,.]+")
+
+
+# "не Тарас Шевченко, а Юлія": up to four words negated before "а"/"but".
+_NEGATED_UP_TO_BUT = re.compile(
+    rf"(?<!{WORD})(?:не|not)\s+(?:[^\s,.]+\s*){{1,4}}?,?\s*(?:а|but)\s+(?={WORD}|\d)"
+)
+
+
 def without_negated(lower: str) -> str:
-    return _NEGATED.sub(" ", lower)
+    lower = _INSTEAD.sub(" ", lower)
+    return _NEGATED.sub(" ", _NEGATED_UP_TO_BUT.sub(" ", lower))
 
 
 def address_in(said: str) -> str | None:
