@@ -266,3 +266,17 @@ def test_two_lines_of_one_brand_ask_which_and_a_tread_line_said_in_cyrillic_pick
 def test_changing_ones_mind(text, cancel, quantity):
     said = heard(text, "en", asking="confirm")
     assert (said.cancel, said.quantity) == (cancel, quantity)
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "name", "quantity"),
+    [
+        ("ім'я не Тарас Шевченко, а Юлія", "uk", "Юлія", None),
+        ("make it two instead of four", "en", None, 2),
+        ("дві замість чотирьох", "uk", None, 2),
+        ("кількість дві а не чотири", "uk", None, 2),
+    ],
+)
+def test_the_value_negated_is_not_the_value(text, language, name, quantity):
+    said = heard(text, language, asking="confirm")
+    assert (said.name, said.quantity) == (name, quantity)
