@@ -5,6 +5,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from catalog.spoken import words_to_digits
+
 from . import lexicon
 
 if TYPE_CHECKING:
@@ -61,7 +63,7 @@ def _model_named(lower: str, offers: Sequence[dict], among: list[int]) -> int | 
     said = [
         latin(w)
         for w in re.findall(r"[^\W\d_]+", lower)
-        if len(w) >= 4 and not lexicon.is_not_name(w)
+        if len(w) >= 4 and not lexicon.is_not_name(w) and not words_to_digits(w).isdigit()
     ]
     found = []
     for i, offer in enumerate(offers, 1):

@@ -28,6 +28,10 @@ _QUANTITY_NOUN = re.compile(
 # "I need four tires" comes back from speech-to-text as "I need for tires" (not "looking for").
 _FOR_TIRES = re.compile(r"\b(need|want|take|buy|get)\s+for\s+((?:[^\W\d_]+\s+)?(?:tires|tyres))\b")
 _R_SPOKEN = re.compile(rf"(?<!{WORD})(?:эр|ер|ар|er|ar|are|р|r)\s*(?=\d{{2}}(?!\d))")
+_R_GLUED = re.compile(
+    rf"(?<!{WORD})([rр])(?=(?:сто|дв|тр|чот|чет|п'ят|пят|шіс|шес|сім|сем|віс|вос|дев|одн|один|ten|"
+    r"six|fif|thir|four|seven|eigh|nine|twen))"
+)
 _DOUBLE = re.compile(r"\bdouble\s+(\d)(?!\d)")  # "double four" -> "4 4"
 _ORDER_AND_NUMBER = re.compile(
     rf"(?:order|замовленн{WORD}*|заказ{WORD}*)\s*(?:number|номер|№|#)?\s*\d{{4,}}"
@@ -142,6 +146,7 @@ def understand(
     # Numbers: spoken words as digits, rims said as ordinals, "эр 16" as "r16".
     digits = _NOT_NUMBERS.sub(" ", _PRONOUN_ONE.sub(r"\1", values))
     digits = re.sub(rf"(?<={WORD})-(?={WORD})", " ", digits)  # "fifty-five", "р-шістнадцять"
+    digits = _R_GLUED.sub(r"\1 ", digits)  # "Rшістнадцять"
     digits = spoken_thousands(words_to_digits(lexicon.rims_as_digits(digits)))
     digits = _R_SPOKEN.sub("r", digits)
     digits = _DOUBLE.sub(r"\1 \1", digits)
@@ -165,11 +170,13 @@ def understand(
     if asking not in ("name", "phone", "caller_phone", "address", "fulfilment"):
         heard.brand = _brand(lower[:address_at], brands)  # "Ярослава" in an address is no Rosava
     heard.cheapest = bool(has("cheapest"))
-    if offers and not heard.question:
-        heard.choice = offer_chosen(heard, lower, digits, language, asking, offers)
-    heard.quantity = _quantity(
-        heard, lower, digits, language, "confirm" if negated_number else asking, has, offers
-    )
+    # A pick among the offers: not while a name, phone or address is said ("zero" is no P Zero).
+    picking = asking not in ("name", "phone", "caller_phone", "fulfilment", "address")
+    # "не чотири, а дві" corrects a quantity: the number left is no place among the offers.
+    asked = "confirm" if negated_number else asking
+    if offers and not heard.question and picking:
+        heard.choice = offer_chosen(heard, lower, digits, language, asked, offers)
+    heard.quantity = _quantity(heard, lower, digits, language, asked, has, offers)
     if heard.quantity and not heard.choice and len(offers) == 1 and asking == "choice":
         heard.choice = 1  # "four" to the only tire offered takes it
     heard.name = name_in(text, values, language, asking, heard.phone_tried)
@@ -222,7 +229,10 @@ def _read_size(heard: Heard, digits: str, asking: str) -> None:
             if alone and len(groups) == 1 and 13 <= int(groups[0]) <= 22:
                 heard.rim = int(groups[0])  # "шістнадцять" alone, when a size is asked for
         rest = re.sub(rf"(?:r\s*|[rр]\s*){heard.rim}(?!\d)", " ", digits) if heard.rim else digits
-        guess = "".join(re.findall(r"\d+", rest))
+        groups = re.findall(r"\d+", rest)
+        # "245 45, 4": a width and a profile, then the quantity; else all digits heard.
+        parts = re.search(r"(?<!\d)(\d{3})[\s,./-]+(\d{2})(?!\d)", rest)
+        guess = parts[1] + parts[2] if parts else "".join(groups)
         if (heard.rim or asking == "size") and 3 <= len(guess) <= 7:
             heard.size_guess = guess
 

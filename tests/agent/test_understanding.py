@@ -280,3 +280,11 @@ def test_changing_ones_mind(text, cancel, quantity):
 def test_the_value_negated_is_not_the_value(text, language, name, quantity):
     said = heard(text, language, asking="confirm")
     assert (said.name, said.quantity) == (name, quantity)
+
+
+def test_a_phone_or_a_quantity_correction_picks_no_offer():
+    offers = [*OFFERS[:2], {"sku": "P", "brand": "Pirelli", "model": "P Zero", "price": "6790"}]
+    phone = heard("zero six seven, one two three, four five, six seven", "en", "phone", offers)
+    assert phone.choice is None and phone.phone == "+380671234567"
+    fix = heard("не чотири, а дві", asking="choice", offers=offers)
+    assert (fix.choice, fix.quantity) == (None, 2)
