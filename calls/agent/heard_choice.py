@@ -62,17 +62,31 @@ def _model_named(lower: str, offers: Sequence[dict], among: list[int]) -> int | 
 
     said = [
         latin(w)
-        for w in re.findall(r"[^\W\d_]+", lower)
-        if len(w) >= 4 and not lexicon.is_not_name(w) and not words_to_digits(w).isdigit()
+        for w in re.findall(r"[^\W_]+", lower)
+        if _distinctive(w) and not lexicon.is_not_name(w) and not words_to_digits(w).isdigit()
     ]
-    found = []
+    # The offer with the most of its tread line's words said ("WinterCraft Ice" is not
+    # "WinterCraft WP52"); a tie is no pick.
+    scores = {}
     for i, offer in enumerate(offers, 1):
-        words = [w for w in re.findall(r"[^\W\d_]+", offer["model"].lower()) if len(w) >= 4]
-        if any(fuzz.ratio(a, b) >= 78 for a in said for b in words):
-            found.append(i)
-    if among and len(found) > 1:
-        found = [i for i in found if i in among]
-    return found[0] if len(found) == 1 else None
+        if among and i not in among:
+            continue
+        words = [w for w in re.findall(r"[^\W_]+", offer["model"].lower()) if _distinctive(w)]
+        short = [w for w in re.findall(r"[^\W_]+", offer["model"].lower()) if len(w) == 3]
+        matched = sum(any(fuzz.ratio(a, b) >= 78 for a in said) for b in words)
+        matched += sum(b in re.findall(r"[^\W_]+", lower) for b in short)  # "X-Ice": "ice"
+        if matched:
+            scores[i] = matched
+    best = sorted(scores.values(), reverse=True)
+    if not best or (len(best) > 1 and best[0] == best[1]):
+        return None
+    return max(scores, key=scores.get)
+
+
+def _distinctive(word: str) -> bool:
+    """A word that can name a tread line: four letters, or letters with digits ("PL01")."""
+    letters = sum(char.isalpha() for char in word)
+    return (len(word) >= 4 and letters >= 2) or (letters and len(word) >= 3 and letters < len(word))
 
 
 _LATIN = str.maketrans({

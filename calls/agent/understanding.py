@@ -143,8 +143,9 @@ def understand(
         r"\d+", words_to_digits(values)
     )
 
-    # Numbers: spoken words as digits, rims said as ordinals, "эр 16" as "r16".
-    digits = _NOT_NUMBERS.sub(" ", _PRONOUN_ONE.sub(r"\1", values))
+    # Numbers: spoken words as digits, rims said as ordinals, "эр 16" as "r16"; a tread line's
+    # own digits ("PL01", "Alpin 6") are none of them.
+    digits = _NOT_NUMBERS.sub(" ", _PRONOUN_ONE.sub(r"\1", _without_models(values, offers)))
     digits = re.sub(rf"(?<={WORD})-(?={WORD})", " ", digits)  # "fifty-five", "р-шістнадцять"
     digits = _R_GLUED.sub(r"\1 ", digits)  # "Rшістнадцять"
     digits = spoken_thousands(words_to_digits(lexicon.rims_as_digits(digits)))
@@ -305,6 +306,16 @@ def _quantity(heard, lower, digits, language, asking, has, offers) -> int | None
     if numbers:
         return numbers[-1]
     return None
+
+
+def _without_models(lower: str, offers: Sequence[dict]) -> str:
+    for offer in offers:
+        model = re.escape(offer["model"].lower()).replace(r"\ ", r"[\s-]*")
+        lower = re.sub(model, " ", lower)
+        for token in re.findall(r"[^\W_]*[^\W\d_][^\W_]*", offer["model"].lower()):
+            if re.search(r"\d", token):  # "pl01", "wp52", "s944"
+                lower = re.sub(rf"(?<![^\W_]){re.escape(token)}(?![^\W_])", " ", lower)
+    return lower
 
 
 def _without_prices(text: str, offers: Sequence[dict]) -> str:

@@ -288,3 +288,16 @@ def test_a_phone_or_a_quantity_correction_picks_no_offer():
     assert phone.choice is None and phone.phone == "+380671234567"
     fix = heard("не чотири, а дві", asking="choice", offers=offers)
     assert (fix.choice, fix.quantity) == (None, 2)
+
+
+def test_tread_lines_with_digits_pick_and_are_no_quantity():
+    offers = [
+        {"sku": "P", "brand": "Triangle", "model": "PL01", "price": "4420"},
+        {"sku": "T", "brand": "Triangle", "model": "TI501", "price": "5180"},
+        {"sku": "A", "brand": "Michelin", "model": "Alpin 6", "price": "7000"},
+        {"sku": "X", "brand": "Michelin", "model": "X-Ice North 4", "price": "7740"},
+    ]
+    brands = [("Triangle", []), ("Michelin", [])]
+    said = understand("the Triangle PL01 please", "en", "choice", brands, offers)
+    assert (said.choice, said.quantity) == (1, None)
+    assert understand("the Michelin X-Ice please", "en", "choice", brands, offers).choice == 4
