@@ -151,7 +151,9 @@ def understand(
     digits = spoken_thousands(words_to_digits(lexicon.rims_as_digits(digits)))
     digits = _R_SPOKEN.sub("r", digits)
     digits = _DOUBLE.sub(r"\1 \1", digits)
-    heard.status = heard.status or bool(_ORDER_AND_NUMBER.search(digits))
+    heard.status = bool(_ORDER_AND_NUMBER.search(digits)) or (
+        heard.status and not has("new_order")  # "хочу зробити замовлення" is a new one
+    )
 
     phone, phone_span, tried = find_phone(digits, wanted=asking in ("phone", "caller_phone"))
     heard.phone, heard.phone_tried = phone, tried

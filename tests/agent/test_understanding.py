@@ -301,3 +301,17 @@ def test_tread_lines_with_digits_pick_and_are_no_quantity():
     said = understand("the Triangle PL01 please", "en", "choice", brands, offers)
     assert (said.choice, said.quantity) == (1, None)
     assert understand("the Michelin X-Ice please", "en", "choice", brands, offers).choice == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "status"),
+    [
+        ("хочу зробити замовлення", "uk", False),
+        ("I would like to place an order", "en", False),
+        ("де моє замовлення?", "uk", True),
+        ("is order 845120 ready for pickup yet", "en", True),
+        ("я вчора замовляв шини, хотів дізнатися коли будуть", "uk", True),
+    ],
+)
+def test_a_new_order_is_no_status_request(text, language, status):
+    assert heard(text, language).status == status

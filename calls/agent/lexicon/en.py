@@ -63,6 +63,8 @@ WORDS: dict[str, list[str]] = {
     "ask_compare": ["difference", "which is better", "which one is better",
                     "what would you recommend", "which do you recommend",
                     "which would you recommend"],
+    "new_order": ["place an order", "make an order", "to order", "like to order", "want to order",
+                  "new order"],
 }  # fmt: skip
 
 ORDINALS: dict[int, list[str]] = {
