@@ -1,5 +1,6 @@
 """Numbers in what a caller said (after spoken numbers became digits): phone numbers, including
-one corrected in the same breath, prices said in thousands, and small numbers (quantities)."""
+one corrected in the same breath, prices said in thousands, small numbers (quantities), and the
+sizes in stock a garbled size may have been."""
 
 import re
 

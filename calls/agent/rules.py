@@ -17,7 +17,7 @@ from ..models import CallOutcome
 from . import tools
 from .base import Agent, AgentReply, CallContext
 from .heard_numbers import valid_phone
-from .messages import SHOP_HOURS, money
+from .messages import SHOP_HOURS, STATUS_WORDS, digits_spoken, money
 from .policy import MAX_QUANTITY, ORDER_SLOTS, SEARCH_SLOTS, Policy
 from .understanding import Heard, understand
 
@@ -243,3 +243,34 @@ class Dialogue(Policy):
             ]
             return self.say("answer_price", prices="; ".join(prices)) if prices else ""
         return ""
+
+    # --- Order status --------------------------------------------------------------------------
+
+    def status(self, heard: Heard) -> AgentReply:
+        if heard.order_number:
+            return self.lookup(heard.order_number)
+        caller = self.context.caller_number
+        if caller and not self.state.get("looked_up_caller"):
+            self.state["looked_up_caller"] = True
+            found = tools.order_status(phone=caller)
+            if found:
+                return self.tell_status(found[0])
+            return self.ask("order_number", self.say("no_order_for_phone"))
+        self.progress = self.progress or heard.status
+        return self.ask("order_number", self.say("ask_order_number"), apology=not heard.status)
+
+    def lookup(self, number: str) -> AgentReply:
+        found = tools.order_status(number=number)
+        if not found:
+            return self.ask("order_number", self.say("no_order", number=digits_spoken(number)))
+        return self.tell_status(found[0])
+
+    def tell_status(self, order: tools.OrderInfo) -> AgentReply:
+        items = "; ".join(
+            self.say("item", tire=name, quantity=quantity) for quantity, name in order.items
+        )
+        status = STATUS_WORDS.get(order.status, {}).get(self.language, order.status)
+        self.progress = True
+        text = self.say("status", number=digits_spoken(order.number), items=items, status=status)
+        reply = self.ask("done", self.say("anything_else"), prefix=text + " ")
+        return AgentReply(reply.text, reply.action, reply.outcome or self.outcome())
