@@ -1,10 +1,12 @@
 """What English-speaking callers say, by meaning (a trailing * allows any ending)."""
 
 WORDS: dict[str, list[str]] = {
-    "yes": ["yes", "yeah", "yep", "yup", "correct", "right", "sure", "ok", "okay", "confirm*",
+    "yes": ["go for it", "do it", "let's do it", "that's fine", "all good", "yes please", "uh-huh",
+            "yes", "yeah", "yep", "yup", "correct", "right", "sure", "ok", "okay", "confirm*",
             "exactly", "go ahead", "please do", "i'll take", "take them", "book it", "sounds good",
             "that's right", "perfect", "fine", "absolutely", "of course"],
-    "no": ["not correct", "no", "nope", "not", "wrong", "don't", "dont", "nah", "incorrect"],
+    "no": ["no thanks", "not really", "not correct", "no", "nope", "not", "wrong", "don't", "dont",
+           "nah", "incorrect"],
     "operator": ["operator", "human", "real person", "a person", "live person", "manager", "agent",
                  "speak to someone", "talk to someone", "speak with someone", "speak to somebody",
                  "talk to somebody", "someone real", "a robot", "not a robot"],
