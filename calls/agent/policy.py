@@ -61,9 +61,10 @@ class Policy:
         return say(key, self.language, **values)
 
     def ask(self, stage: str, text: str, prefix: str = "", apology: bool = False) -> AgentReply:
-        """Ask a question; the same one unanswered a third time goes to an operator."""
+        """Ask a question; the same one unanswered a third time goes to an operator (the same
+        step, however worded: "no order 1 2 3 4, say it again" counts each time)."""
         state = self.state
-        same = state.get("asked") == text and not self.progress
+        same = state.get("stage") == stage and not self.progress
         state["asked_times"] = state.get("asked_times", 0) + 1 if same else 1
         state["asked"] = text
         if state["asked_times"] > MAX_ASKED:
