@@ -134,7 +134,6 @@ def test_yes_and_goodbye_to_the_read_back_places_the_order_then_hangs_up():
 
 def test_unknown_order_numbers_are_asked_for_twice_then_an_operator():
     caller = Caller("en")
-    caller.says("What is the status of my order?")
-    assert caller.says("111111").action == Action.CONTINUE
-    assert caller.says("222222").action == Action.CONTINUE
-    assert caller.says("333333").action == Action.TRANSFER
+    caller.says("What is the status of my order?")  # the order number asked once
+    assert caller.says("111111").action == Action.CONTINUE  # and again
+    assert caller.says("222222").action == Action.TRANSFER
