@@ -48,9 +48,10 @@ def offer_chosen(
     ]
     if priced:
         return min(priced)[1]  # the offer whose price is nearest the one said
-    bare = re.fullmatch(r"\W*(?:номер|варіант|вариант|number|option)?\s*(\d)\W*", digits)
-    if asking == "choice" and bare and 1 <= int(bare[1]) <= count and count > 1:
-        return int(bare[1])
+    # "номер два", "option 2" pick; a lone "два" or "одну" is how many, not which.
+    named = re.search(r"(?:номер|варіант|вариант|number|option|#)\s*(\d)(?!\d)", digits)
+    if named and 1 <= int(named[1]) <= count:
+        return int(named[1])
     if count == 1 and heard.yes:
         return 1
     return None

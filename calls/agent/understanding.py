@@ -135,6 +135,8 @@ def understand(
     heard.fields = {
         name for name in ("quantity", "name", "phone", "fulfilment", "tire") if has(f"field_{name}")
     }
+    if heard.yes and has("but") and (heard.fields or heard.correction or heard.address_named):
+        heard.yes, heard.correction = False, True  # "yes, but the phone is another one"
     heard.question = _question(lower, language, has, bool(offers))
     # In a correction the value negated is dropped: "не чотири, а дві" says two.
     values = without_negated(lower)
@@ -290,12 +292,16 @@ def _quantity(heard, lower, digits, language, asking, has, offers) -> int | None
     if (m := has("one_tire")) and not has("set_of_four"):  # "на одну машину" is four
         words.append((m.start(), 1))
     bare = asking in ("quantity", "choice", "confirm", "change") or bool(heard.size)
-    one_offer = asking == "choice" and len(offers) == 1
-    if asking == "choice" and not (
-        heard.choice or heard.yes or heard.brand or heard.no or one_offer
-    ):
-        bare = False  # a lone "two" among offers is a place, not a quantity
+    unknown = [
+        w for w in re.findall(rf"{WORD}{{4,}}", lower)
+        if not lexicon.is_not_name(w) and not words_to_digits(w).isdigit()
+    ]  # fmt: skip
+    if asking in ("confirm", "change") and unknown:
+        # At the read-back a number said with other words is a quantity only when said to be
+        # one ("Ірпінь, Соборна 5" is an address).
+        bare = bool(heard.no or heard.correction or "quantity" in heard.fields)
     text = _without_prices(_without_size(text, heard.size), offers)
+    text = re.sub(r"(?:номер|варіант|вариант|number|option|#)\s*\d(?!\d)", " ", text)
     if heard.address or heard.phone or heard.phone_tried:
         bare = False  # house numbers and phone digits are not quantities
     numbers = [n for n in small_numbers(text, heard.size, heard.rim) if n <= 20] if bare else []

@@ -315,3 +315,18 @@ def test_tread_lines_with_digits_pick_and_are_no_quantity():
 )
 def test_a_new_order_is_no_status_request(text, language, status):
     assert heard(text, language).status == status
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "choice", "quantity"),
+    [("одну", "ru", None, 1), ("два", "uk", None, 2), ("номер два", "uk", 2, None)],
+)
+def test_a_lone_number_among_offers_is_how_many_not_which(text, language, choice, quantity):
+    said = heard(text, language, asking="choice", offers=OFFERS)
+    assert (said.choice, said.quantity) == (choice, quantity)
+
+
+def test_yes_but_a_field_confirms_nothing():
+    said = heard("так, але телефон інший", asking="confirm")
+    assert not said.yes and said.correction and "phone" in said.fields
+    assert heard("Ирпень, Соборная 5", "ru", asking="confirm").quantity is None

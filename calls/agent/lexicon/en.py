@@ -39,9 +39,11 @@ WORDS: dict[str, list[str]] = {
     "one_tire": ["one tire", "one tyre", "just one", "a single", "single tire"],
     "cancel": ["cancel*", "changed my mind", "change my mind", "don't want to order",
                "not ordering", "forget it", "never mind", "nevermind", "don't need them"],
-    "correction": ["another address", "different address", "not correct", "wrong", "incorrect",
-                   "mistake", "not right", "instead", "actually", "i meant", "i mean", "old number",
-                   "another number", "different number", "change", "fix", "sorry", "oops"],
+    "correction": ["rather than", "instead of", "changed my mind", "make it", "another",
+                   "different", "another address", "different address", "not correct", "wrong",
+                   "incorrect", "mistake", "not right", "instead", "actually", "i meant", "i mean",
+                   "old number", "another number", "different number", "change", "fix", "sorry",
+                   "oops"],
     "field_quantity": ["quantity", "how many", "number of tires", "pieces"],
     "field_name": ["name", "surname", "last name"],
     "field_phone": ["phone", "number", "telephone", "mobile"],
@@ -67,6 +69,7 @@ WORDS: dict[str, list[str]] = {
                     "which would you recommend"],
     "new_order": ["place an order", "make an order", "to order", "like to order", "want to order",
                   "new order"],
+    "but": ["but", "except", "only"],
 }  # fmt: skip
 
 ORDINALS: dict[int, list[str]] = {
@@ -90,6 +93,14 @@ NAME_INTRO = [
 NAME_WEAK = [r"this is", r"i am", r"i'm", r"it's", r"under"]
 # Words that are never a name (besides every other word in this lexicon and numbers).
 NOT_NAMES = [
+    "make",
+    "let",
+    "lets",
+    "want",
+    "need",
+    "instead",
+    "then",
+    "rather",
     "wrong",
     "incorrect",
     "mistake",
