@@ -363,6 +363,16 @@ def _read_fulfilment(heard: Heard, has, asking: str) -> int:
             if address and (re.search(r"\d", address) or len(re.findall(r"\w{3,}", address)) >= 2):
                 heard.address = address
                 return end
+    elif asking == "fulfilment" and not (heard.question or heard.cancel or heard.no):
+        # "Ірпінь, Соборна 5" to "pickup or delivery?": an address says delivery.
+        address = address_in(heard.text)
+        places = [
+            w for w in re.findall(rf"{WORD}{{4,}}", heard.lower) if not lexicon.is_not_name(w)
+        ]
+        quantity = _QUANTITY_NOUN.search(words_to_digits(heard.lower))
+        if address and re.search(r"\d", address) and places and not quantity:
+            heard.fulfilment, heard.address = "delivery", address
+            return 0
     elif asking == "address" and not heard.question and not heard.cancel:
         address = address_in(heard.text)
         if address and len(address) >= 4 and not (heard.no and len(address.split()) <= 2):

@@ -330,3 +330,9 @@ def test_yes_but_a_field_confirms_nothing():
     said = heard("так, але телефон інший", asking="confirm")
     assert not said.yes and said.correction and "phone" in said.fields
     assert heard("Ирпень, Соборная 5", "ru", asking="confirm").quantity is None
+
+
+def test_an_address_to_pickup_or_delivery_is_a_delivery():
+    said = heard("Ірпінь, Соборна 5", asking="fulfilment")
+    assert (said.fulfilment, said.address) == ("delivery", "Ірпінь, Соборна 5")
+    assert heard("2 штуки", asking="fulfilment").fulfilment is None
