@@ -22,7 +22,7 @@ from .lexicon import WORD, pattern
 
 _QUANTITY_NOUN = re.compile(
     r"(?<!\d)(?P<n>\d{1,2})[\s-]*(?:[^\W\d_]+\s+){0,2}?"
-    r"(?:tires|tyres|tire|tyre|pieces|шин[^\W\d_]*|колес[^\W\d_]*|резин[^\W\d_]*|штук[^\W\d_]*|"
+    r"(?:tires|tyres|tire|tyre|pieces|wheels|шин[^\W\d_]*|колес[^\W\d_]*|резин[^\W\d_]*|штук[^\W\d_]*|"
     r"штуки|скат[^\W\d_]*)"
 )
 # "I need four tires" comes back from speech-to-text as "I need for tires" (not "looking for").
