@@ -11,6 +11,7 @@ talking nonsense hands the caller to an operator with an apology.
 import asyncio
 import json
 import logging
+import re
 from decimal import Decimal
 
 from channels.db import database_sync_to_async
@@ -33,9 +34,9 @@ SYSTEM_PROMPTS = {
         "You are the phone assistant of {shop}, a tire shop. You speak English, briefly: one or "
         "two short sentences, no lists, no markdown, numbers as digits. You help callers find "
         "tires (use search_tires; offer at most three, with price), place orders and tell "
-        "order status. Before create_order, read the whole order back (tire, size, quantity, "
-        "total, name, phone, pickup or delivery with address) and ask the caller to confirm; "
-        "call create_order only after they say yes. Prices are in {currency}. "
+        "order status. Before create_order, read the whole order back (tire with season, size, "
+        "quantity, total, name, phone, pickup or delivery with address) and ask the caller to "
+        "confirm; call create_order only after they say yes. Prices are in {currency}. "
         "{caller}If the caller asks for a person, or you cannot help, call transfer_to_operator. "
         "When the caller is done, say goodbye and call end_call."
     ),
@@ -43,8 +44,8 @@ SYSTEM_PROMPTS = {
         "Ви — телефонний помічник шинного центру {shop}. Говоріть українською, коротко: одне-два "
         "речення, без списків і розмітки, числа цифрами. Допомагайте підібрати шини (search_"
         "tires; пропонуйте не більше трьох, з ціною), оформити замовлення і дізнатися його "
-        "статус. Перед create_order прочитайте замовлення повністю (шини, розмір, кількість, "
-        "сума, ім'я, телефон, самовивіз чи доставка з адресою) і попросіть підтвердити; "
+        "статус. Перед create_order прочитайте замовлення повністю (шини з сезоном, розмір, "
+        "кількість, сума, ім'я, телефон, самовивіз чи доставка з адресою) і попросіть підтвердити; "
         "викликайте create_order лише після «так». Ціни в {currency}. {caller}Якщо клієнт "
         "просить людину або ви не можете допомогти — transfer_to_operator. Коли клієнт "
         "закінчив — попрощайтеся і викличте end_call."
@@ -53,7 +54,7 @@ SYSTEM_PROMPTS = {
         "Вы — телефонный помощник шинного центра {shop}. Говорите по-русски, коротко: одно-два "
         "предложения, без списков и разметки, числа цифрами. Помогайте подобрать шины (search_"
         "tires; предлагайте не больше трех, с ценой), оформить заказ и узнать его статус. Перед "
-        "create_order прочитайте заказ полностью (шины, размер, количество, сумма, имя, "
+        "create_order прочитайте заказ полностью (шины с сезоном, размер, количество, сумма, имя, "
         "телефон, самовывоз или доставка с адресом) и попросите подтвердить; вызывайте "
         "create_order только после «да». Цены в {currency}. {caller}Если клиент просит "
         "человека или вы не можете помочь — transfer_to_operator. Когда клиент закончил — "
@@ -235,6 +236,29 @@ class LLMAgent(Agent):
         }
 
 
+def _not_read_back(context: CallContext, arguments: dict) -> str:
+    """What of the order the bot's message before the caller's yes did not say: the name, the
+    phone's last digits, a quantity ("" when all were said)."""
+    from catalog.spoken import words_to_digits
+
+    messages = context.state.get("llm_messages", [])
+    users = [i for i, message in enumerate(messages) if message.get("role") == "user"]
+    before = messages[: users[-1]] if users else []
+    said = next(
+        (m.get("content") or "" for m in reversed(before) if m.get("role") == "assistant"), ""
+    )
+    digits = words_to_digits(said)
+    if str(arguments.get("customer_name", "")).strip().lower() not in said.lower():
+        return "the name"
+    phone = re.sub(r"\D", "", str(arguments.get("customer_phone", "")))
+    if phone[-4:] not in re.sub(r"\D", "", digits):
+        return "the phone"
+    for item in arguments.get("items", []):
+        if not re.search(rf"(?<!\d){int(item.get('quantity', 0))}(?!\d)", digits):
+            return "the quantity"
+    return ""
+
+
 class _Turn:
     """One caller turn's tool calls: runs them and remembers the action they ask for."""
 
@@ -288,6 +312,12 @@ class _Turn:
                 # Enforced here, not left to the prompt: nothing is ordered without a yes.
                 raise tools.ToolError(
                     "the caller has not confirmed: read the order back and ask them first"
+                )
+            if missing := _not_read_back(self.context, arguments):
+                # ... and the yes must answer a read-back of what is stored.
+                raise tools.ToolError(
+                    f"the order was not read back ({missing} not said): read back the tire with "
+                    "its season, quantity, total, name, phone, pickup or address, and ask again"
                 )
             items = [(str(i["sku"]), int(i["quantity"])) for i in arguments.get("items", [])]
             attempt = self.context.state.get("llm_order_attempt", 0) + 1

@@ -16,6 +16,110 @@ MESSAGES = {
         "uk": "Який розмір шин вам потрібен? Наприклад, двісті п'ять, п'ятдесят п'ять, R16.",
         "ru": "Какой размер шин вам нужен? Например, двести пять, пятьдесят пять, R16.",
     },
+    "ask_season": {
+        "en": "Summer, winter or all-season tires?",
+        "uk": "Літні, зимові чи всесезонні шини?",
+        "ru": "Летние, зимние или всесезонные шины?",
+    },
+    "offer_one_again": {
+        "en": "Shall I book these tires?",
+        "uk": "Оформити ці шини?",
+        "ru": "Оформить эти шины?",
+    },
+    "which_model": {
+        "en": "Which {brand}: {models}?",
+        "uk": "Які саме {brand}: {models}?",
+        "ru": "Какие именно {brand}: {models}?",
+    },
+    "or": {"en": " or ", "uk": " чи ", "ru": " или "},
+    "which_of_two": {
+        "en": "Which one: the first or the second?",
+        "uk": "Які саме: перші чи другі?",
+        "ru": "Какие именно: первые или вторые?",
+    },
+    "size_did_you_mean": {
+        "en": "Did you mean {size}?",
+        "uk": "Ви маєте на увазі {size}?",
+        "ru": "Вы имеете в виду {size}?",
+    },
+    "ask_keypad": {
+        "en": "You can also key the number in on your phone and press hash.",
+        "uk": "Можна також набрати номер на телефоні й натиснути решітку.",
+        "ru": "Можно также набрать номер на телефоне и нажать решетку.",
+    },
+    "cancelled": {
+        "en": "All right, I won't place the order. Can I help with anything else?",
+        "uk": "Добре, замовлення не оформлюю. Чим ще можу допомогти?",
+        "ru": "Хорошо, заказ не оформляю. Чем еще могу помочь?",
+    },
+    "answer_price": {
+        "en": "{prices}. ",
+        "uk": "{prices}. ",
+        "ru": "{prices}. ",
+    },
+    "price_of": {
+        "en": "{tire} costs {price} each",
+        "uk": "{tire} коштує {price} за штуку",
+        "ru": "{tire} стоит {price} за штуку",
+    },
+    "answer_cheapest": {
+        "en": "The cheapest is {tire}, {price} each. ",
+        "uk": "Найдешевші — {tire}, {price} за штуку. ",
+        "ru": "Самые дешевые — {tire}, {price} за штуку. ",
+    },
+    "answer_quality": {
+        "en": "{brand} is a brand our customers buy often; every tire comes with the "
+        "manufacturer's warranty. ",
+        "uk": "{brand} — бренд, який у нас часто купують; на всі шини є гарантія виробника. ",
+        "ru": "{brand} — бренд, который у нас часто покупают; на все шины есть гарантия "
+        "производителя. ",
+    },
+    "answer_studded": {
+        "en": "{tire} are studded. ",
+        "uk": "{tire} — шиповані. ",
+        "ru": "{tire} — шипованные. ",
+    },
+    "answer_not_studded": {
+        "en": "{tire} have no studs. ",
+        "uk": "{tire} — без шипів. ",
+        "ru": "{tire} — без шипов. ",
+    },
+    "answer_stock": {
+        "en": "I have {stock} of them in stock. ",
+        "uk": "У наявності {stock} штук. ",
+        "ru": "В наличии {stock} штук. ",
+    },
+    "stock_of": {
+        "en": "{tire}: {stock} in stock",
+        "uk": "{tire}: {stock} у наявності",
+        "ru": "{tire}: {stock} в наличии",
+    },
+    "answer_compare": {
+        "en": "They all fit your size. {cheap} is the cheapest, {cheap_price}; {dear} is the "
+        "premium choice, {dear_price}. ",
+        "uk": "Усі підходять за розміром. {cheap} — найдешевші, {cheap_price}; {dear} — "
+        "преміальний вибір, {dear_price}. ",
+        "ru": "Все подходят по размеру. {cheap} — самые дешевые, {cheap_price}; {dear} — "
+        "премиальный выбор, {dear_price}. ",
+    },
+    "answer_delivery": {
+        "en": "Delivery is priced by the address; our manager will tell you the cost when they "
+        "call to confirm the order. ",
+        "uk": "Вартість доставки залежить від адреси; менеджер назве її, коли зателефонує "
+        "підтвердити замовлення. ",
+        "ru": "Стоимость доставки зависит от адреса; менеджер назовет ее, когда позвонит "
+        "подтвердить заказ. ",
+    },
+    "answer_hours": {
+        "en": "The shop is open {hours}. ",
+        "uk": "Магазин працює {hours}. ",
+        "ru": "Магазин работает {hours}. ",
+    },
+    "no_size_like": {
+        "en": "Sorry, I didn't catch the size. ",
+        "uk": "Вибачте, я не розчула розмір. ",
+        "ru": "Извините, я не расслышала размер. ",
+    },
     "ask_full_size": {
         "en": "And the full size, with width and profile? For example, two hundred five, "
         "fifty five, R{rim}.",
@@ -95,11 +199,11 @@ MESSAGES = {
         "ru": "Какой адрес доставки?",
     },
     "confirm": {
-        "en": "Let me check. {tire}, quantity {quantity}, {total} in total. Name: {name}. "
+        "en": "Let me check. {kind} {tire}, quantity {quantity}, {total} in total. Name: {name}. "
         "Phone: {phone}. {fulfilment}. Shall I place the order?",
-        "uk": "Перевірмо. {tire}, кількість {quantity}, разом {total}. Ім'я: {name}. "
+        "uk": "Перевірмо. {kind} {tire}, кількість {quantity}, разом {total}. Ім'я: {name}. "
         "Телефон: {phone}. {fulfilment}. Оформлюю замовлення?",
-        "ru": "Давайте проверим. {tire}, количество {quantity}, итого {total}. Имя: {name}. "
+        "ru": "Давайте проверим. {kind} {tire}, количество {quantity}, итого {total}. Имя: {name}. "
         "Телефон: {phone}. {fulfilment}. Оформляю заказ?",
     },
     "item": {
@@ -178,11 +282,26 @@ MESSAGES = {
     },
 }
 
+# The kind of tire in the read-back: "Winter studded tires Michelin X-Ice North 4, ...".
+TIRE_KINDS = {
+    ("winter", True): {"en": "Winter studded tires", "uk": "Зимові шиповані шини",
+                       "ru": "Зимние шипованные шины"},
+    ("winter", False): {"en": "Winter tires", "uk": "Зимові шини", "ru": "Зимние шины"},
+    ("summer", False): {"en": "Summer tires", "uk": "Літні шини", "ru": "Летние шины"},
+    ("all_season", False): {"en": "All-season tires", "uk": "Всесезонні шини",
+                            "ru": "Всесезонные шины"},
+}  # fmt: skip
+SHOP_HOURS = {
+    "en": "from 9 a.m. to 7 p.m., Monday to Saturday",
+    "uk": "з дев'ятої до сьомої вечора, з понеділка по суботу",
+    "ru": "с девяти до семи вечера, с понедельника по субботу",
+}
 SEASON_WORDS = {
     "winter": {"en": "winter tires", "uk": "зимових шин", "ru": "зимних шин"},
     "summer": {"en": "summer tires", "uk": "літніх шин", "ru": "летних шин"},
     "all_season": {"en": "all-season tires", "uk": "всесезонних шин", "ru": "всесезонных шин"},
     None: {"en": "tires", "uk": "шин", "ru": "шин"},
+    "any": {"en": "tires", "uk": "шин", "ru": "шин"},
 }
 STATUS_WORDS = {
     "new": {"en": "received and waiting for confirmation", "uk": "прийняте, чекає на "

@@ -1,65 +1,30 @@
-"""The embedded rule-based agent: a dialogue state machine with slot filling.
+"""The embedded rule-based agent: understanding (understanding.py) read by a dialogue policy
+(policy.py), one turn at a time.
 
-Every utterance is read for everything it may say (a size, a rim, a season, a brand, a quantity,
-pickup or delivery, a name, a phone number, yes or no, "operator"); what it says fills the
-order's slots, and the agent then asks for the first thing still missing. So a caller who says
-it all at once is asked nothing twice, a correction ("no, I meant R17") at any point searches
-again, and nothing is done before the caller confirms a read-back. Three misunderstandings in a
-row, or "operator" (or 0 on the keypad), hand the call to an operator.
-
-The dialogue logic is synchronous: one turn is one unit of work over the services, run through
+Every utterance is read for everything it says; the policy takes every slot heard, answers
+questions, asks only for what is still missing and places an order only after a yes to a full
+read-back. "Operator" (or 0 on the keypad), or the same question unanswered twice, hands the call
+to an operator. A turn is synchronous, one unit of work over the services, run through
 `database_sync_to_async` off the event loop.
 """
 
 import logging
-import re
 from decimal import Decimal
 
 from channels.db import database_sync_to_async
 
-from catalog import services as catalog
-from catalog.spoken import digit_groups, words_to_digits
-
 from ..models import CallOutcome
-from . import lexicon, tools
-from .base import Action, Agent, AgentReply, CallContext
-from .messages import (
-    SEASON_WORDS,
-    STATUS_WORDS,
-    digits_spoken,
-    money,
-    phone_spoken,
-    say,
-)
+from . import tools
+from .base import Agent, AgentReply, CallContext
+from .heard_numbers import valid_phone
+from .messages import SHOP_HOURS, STATUS_WORDS, digits_spoken, money
+from .policy import MAX_QUANTITY, ORDER_SLOTS, SEARCH_SLOTS, Policy
+from .understanding import Heard, understand
 
 logger = logging.getLogger(__name__)
 
-MAX_MISSES = 3  # misunderstandings in a row before an operator takes over
-MAX_QUANTITY = 20
-_QUANTITY_BEFORE_TIRES = re.compile(
-    r"(?<!\d)(?P<n>\d{1,2})[\s-]+(?:[^\W\d_]+[\s-]+){0,2}?"
-    r"(?:tires|tyres|tire|tyre|шин[^\W\d_]*|колес[^\W\d_]*|резин[^\W\d_]*|штук[^\W\d_]*)"
-)
-_FOR_TIRES = re.compile(r"\bfor\s+((?:[^\W\d_]+\s+)?(?:tires|tyres))\b")
-_FIELD_WORDS = {
-    "quantity": lexicon._words("quantity", "how many", "number of tires", "кількість",
-                               "количество", "скільки", "сколько"),
-    "name": lexicon._words("name", "ім'я", "імя", "имя"),
-    "phone": lexicon._words("phone", "number", "телефон*", "номер"),
-    "fulfilment": lexicon._words("delivery", "pickup", "доставк*", "самовивіз", "самовывоз"),
-    "tire": lexicon._words("tire", "tires", "tyres", "шини", "шин", "модель", "model", "brand",
-                           "бренд", "size", "розмір", "размер"),
-}  # fmt: skip
-
-SEARCH_SLOTS = ("size", "rim", "season", "brand", "studded")
-ORDER_SLOTS = ("choice", "quantity", "name", "phone", "fulfilment", "address")
-
-
-class Reply(Exception):
-    """Raised inside a turn to answer at once."""
-
-    def __init__(self, reply: AgentReply) -> None:
-        self.reply = reply
+# What each stage asks, as understanding reads a bare answer.
+_ASKING = {"start": "free", "done": "free", "size_confirm": "size", "status": "order_number"}
 
 
 class RuleBasedAgent(Agent):
@@ -71,377 +36,233 @@ class RuleBasedAgent(Agent):
     async def respond_keys(self, context: CallContext, digits: str) -> AgentReply:
         return await database_sync_to_async(self.turn)(context, digits, keyed=True)
 
-    # --- One turn ------------------------------------------------------------------------------
-
     def turn(self, context: CallContext, text: str, *, keyed: bool = False) -> AgentReply:
         dialogue = Dialogue(context)
         try:
-            reply = dialogue.step(lexicon.Heard(text), keyed=keyed)
-        except Reply as answer:
-            reply = answer.reply
+            return dialogue.keyed(text.strip("#* ")) if keyed else dialogue.step(text)
         except tools.ToolError:
             logger.exception("call %s: a tool failed", context.call_uuid)
-            reply = dialogue.transfer("order_failed")
-        return reply
+            return dialogue.transfer("order_failed")
 
 
-class Dialogue:
-    """One call's dialogue state (kept in context.state) and the rules that move it."""
+class Dialogue(Policy):
+    """One turn: what was heard, moved through the policy."""
 
-    def __init__(self, context: CallContext) -> None:
-        self.context = context
-        self.language = context.language
-        self.state = context.state
-        self.state.setdefault("stage", "start")
-        self.state.setdefault("misses", 0)
-
-    # --- Replies -------------------------------------------------------------------------------
-
-    def say(self, key: str, **values) -> str:
-        return say(key, self.language, **values)
-
-    def reply(self, text: str, action: Action = Action.CONTINUE, outcome: str = "") -> AgentReply:
-        return AgentReply(text, action, outcome)
-
-    def goodbye(self) -> AgentReply:
-        return self.reply(self.say("goodbye"), Action.HANG_UP, self._outcome())
-
-    def transfer(self, key: str = "transfer") -> AgentReply:
-        self.state["stage"] = "transferred"
-        return AgentReply(self.say(key), Action.TRANSFER, CallOutcome.TRANSFERRED)
-
-    def miss(self, question: str) -> AgentReply:
-        """The utterance was of no use here: ask again, or hand over after too many."""
-        self.state["misses"] += 1
-        if self.state["misses"] >= MAX_MISSES:
-            return self.transfer("transfer_not_understood")
-        return self.reply(self.say("sorry") + question)
-
-    # --- The turn ------------------------------------------------------------------------------
-
-    def step(self, heard: lexicon.Heard, *, keyed: bool) -> AgentReply:
-        stage = self.state["stage"]
-        if (keyed and heard.text.strip("#") == "0") or (not keyed and heard.has(lexicon.OPERATOR)):
+    def step(self, text: str) -> AgentReply:
+        state, stage = self.state, self.stage
+        if stage == "transferred":
             return self.transfer()
-        if keyed:
-            return self.keyed(heard.text.strip("#*"))
-        if heard.has(lexicon.FAREWELL) and stage not in ("name", "address"):
+        heard = understand(
+            text,
+            self.language,
+            _ASKING.get(stage, stage),
+            self.brands(),
+            state.get("offers") or (),
+        )
+        if heard.operator:
+            return self.transfer()
+        if heard.farewell and stage == "confirm" and heard.yes and not heard.search:
+            placed = self.place_order()  # "yes, thank you, goodbye" to the read-back
+            if placed.outcome != CallOutcome.ORDER_PLACED:
+                return placed
+            goodbye = self.goodbye()
+            return AgentReply(f"{placed.text} {goodbye.text}", goodbye.action, placed.outcome)
+        if heard.farewell and stage not in ("name", "address"):
             return self.goodbye()
-        if stage == "status" or (
-            stage in ("start", "done") and heard.has(lexicon.STATUS) and not self._has_size(heard)
+        ordering = bool(heard.search or (heard.want_tires and not heard.status))
+        if (stage == "order_number" and (heard.order_number or not ordering)) or (
+            heard.status and stage in ("start", "done") and not heard.search
         ):
             return self.status(heard)
+        if heard.cancel and stage not in ("start", "done"):
+            return self.cancel()
         if stage == "done":
-            return self.after_order(heard)
+            if heard.question and not ordering:
+                answer = self.answer(heard)
+                return self.ask("done", self.say("anything_else"), answer)
+            if not (ordering or heard.yes):
+                return self.goodbye() if heard.no or heard.done else self.miss()
+            self.clear(*SEARCH_SLOTS, *ORDER_SLOTS, "offers", "suggested")
+            self.progress = True
+        answer = self.answer(heard) if heard.question else ""
+        if stage == "size_confirm":
+            pending = state.get("size_pending")
+            if heard.yes and pending and "size" not in heard.search:
+                state["size"] = pending
+                self.clear("rim", "choice", "offers", "suggested", "size_pending")
+                self.progress = True
+            elif heard.no or "size" in heard.search or "rim" in heard.search:
+                self.clear("size", "rim", "size_pending")
+                if heard.no and not heard.search:
+                    return self.ask("size", self.say("ask_size"))
+        if reply := self.take(heard):
+            return reply
+        if heard.cheapest and not heard.question and not state.get("offers"):
+            state["pick_cheapest"] = True
+        if heard.phone_tried and not heard.phone:
+            state["phone_failures"] = state.get("phone_failures", 0) + 1
+            return self.next()  # the question itself says the number was not whole
         if stage == "confirm":
-            return self.confirm(heard)
-        if stage in ("name", "address", "phone", "caller_phone"):
-            # Free answers: the whole utterance is the name, the address or the number.
-            return getattr(self, f"on_{stage}")(heard)
-        learnt = self.read_slots(heard, stage)
-        if stage == "offer" and "offers" in self.state:
-            learnt |= self.choose_offer(heard)
-        elif stage == "change" and not learnt:
-            return self.on_change(heard)
-        if learnt:
-            self.state["misses"] = 0
-            return self.next_question()
-        if stage in ("start", "size") and heard.has(lexicon.WANT_TIRES):
-            self.state["stage"] = "size"
-            return self.reply(self.say("ask_size"))
-        if stage == "offer" and heard.no and heard.has(lexicon.GOODBYE):
-            return self.goodbye()  # "no, thanks"
-        if stage == "offer" and heard.no:
-            self.clear(*SEARCH_SLOTS, "offers")
-            self.state["stage"] = "size"
-            return self.reply(self.say("ask_size"))
-        return self.miss(self.current_question())
+            if self.progress:
+                return self.next(answer)  # a value changed: read back again
+            if heard.yes:
+                return self.place_order()
+            if (heard.no or heard.correction) and self.clear_field(
+                heard.fields, heard.address_named
+            ):
+                return self.next(answer)
+            if heard.no:
+                return self.ask("change", self.say("what_to_change"))
+        if stage == "change":
+            if self.progress or self.clear_field(heard.fields, heard.address_named) or heard.yes:
+                self.progress = True
+                return self.next(answer)
+        if stage == "caller_phone" and (heard.no or heard.other_number) and not self.progress:
+            state["caller_number_declined"] = True
+            self.progress = True
+            return self.next()
+        if self.progress or answer:
+            return self.next(answer)
+        if heard.correction and self.clear_field(heard.fields, heard.address_named):
+            return self.next()
+        if stage == "fulfilment" and heard.yes and state.get("asked_delivery"):
+            state["fulfilment"] = "delivery"  # "how much is delivery?" ... "yes, deliver them"
+            self.progress = True
+            return self.next()
+        if stage == "start" and heard.want_tires:
+            self.progress = True
+            return self.next()
+        if stage == "start" and heard.done:
+            return self.goodbye()
+        if stage == "choice" and heard.yes and len(state.get("offers") or ()) > 1:
+            return self.ask("choice", self.which_one())
+        if stage == "choice" and heard.no:
+            if heard.done:
+                return self.goodbye()  # "no, thanks"
+            # None of these: nothing is ordered; a new size or brand starts a new search.
+            self.clear(*SEARCH_SLOTS, "offers", "suggested")
+            self.progress = True
+            return self.ask("done", self.say("anything_else"))
+        return self.miss()
 
     def keyed(self, digits: str) -> AgentReply:
-        """Digits keyed on the phone: an order number, or the phone number being asked for."""
-        stage = self.state["stage"]
+        """Digits keyed on the phone: "0" for an operator, the phone number or quantity asked
+        for, a choice among the offers, or an order number."""
+        state, stage = self.state, self.stage
+        if digits == "0" or stage == "transferred":
+            return self.transfer()
         if stage in ("phone", "caller_phone"):
-            return self.take_phone(digits) or self.next_question()
-        if stage == "quantity" and digits.isdigit():
-            return self.take_quantity(int(digits)) or self.next_question()
-        if digits.isdigit() and len(digits) >= 4:
-            return self.lookup(number=digits)
-        return self.miss(self.current_question())
+            if phone := valid_phone(digits):
+                state["phone"] = phone
+                self.progress = True
+                return self.next()
+            state["phone_failures"] = state.get("phone_failures", 0) + 1
+            return self.next()
+        if not digits.isdigit():
+            return self.miss()
+        if stage == "quantity" and 1 <= int(digits) <= MAX_QUANTITY:
+            state["quantity"] = int(digits)
+            self.progress = True
+            return self.next()
+        offers = state.get("offers") or []
+        if stage == "choice" and 1 <= int(digits) <= len(offers):
+            state["choice"] = offers[int(digits) - 1]
+            self.progress = True
+            return self.next()
+        if len(digits) >= 4:
+            return self.lookup(digits)
+        return self.miss()
 
-    # --- Reading slots --------------------------------------------------------------------------
-
-    @staticmethod
-    def _has_size(heard: lexicon.Heard) -> bool:
-        return catalog.parse_spoken_size(heard.text) is not None
-
-    def read_slots(self, heard: lexicon.Heard, stage: str) -> bool:
-        """Fill every slot the utterance speaks to; True when something new was learnt."""
+    def answer(self, heard: Heard) -> str:
+        """The answer to a question, from the catalog; the flow then goes on."""
         state = self.state
-        learnt = False
-        searching = stage in ("start", "offer", "size", "change")
-        if stage not in ("name", "address", "phone", "caller_phone"):
-            search_changed = self.read_search(heard, searching)
-            learnt |= search_changed
-            if quantity := self.quantity_in(heard, anywhere=stage != "quantity"):
-                answer = self.take_quantity(quantity)
-                if answer is not None:
-                    raise Reply(answer)
-                learnt = True
-            if fulfilment := heard.fulfilment:
-                if state.get("fulfilment") != fulfilment:
-                    state["fulfilment"] = fulfilment
-                    learnt = True
-        return learnt
+        offers = state.get("offers") or []
+        self.progress = True
+        if heard.question == "delivery":
+            state["asked_delivery"] = True
+            return self.say("answer_delivery")
+        if heard.question == "hours":
+            from django.conf import settings
 
-    def read_search(self, heard: lexicon.Heard, searching: bool) -> bool:
-        """Size, rim, season, brand and studs; a change starts the search over."""
-        state = self.state
-        found: dict = {}
-        if size := catalog.parse_spoken_size(heard.text):
-            found["size"] = str(size)
-        elif (rim := catalog.parse_rim(heard.text)) is not None:
-            if state.get("size"):
-                width_profile = state["size"].rsplit(" R", 1)[0]
-                found["size"] = f"{width_profile} R{rim}"
-            else:
-                found["rim"] = rim
-        if season := heard.season:
-            found["season"] = season
-        if (studded := heard.studded) is not None:
-            found["studded"] = studded
-            if studded:
-                found.setdefault("season", "winter")
-        if searching or state.get("choice") is not None:
-            brand = catalog.match_brand(heard.text)
-            if brand is not None and not self._names_offered_brand(brand.name):
-                found["brand"] = brand.name
-        changed = {k: v for k, v in found.items() if state.get(k) != v}
-        if not changed:
-            return False
-        state.update(changed)
-        if "size" in changed:
-            state.pop("rim", None)
-        # Another tire is wanted: choose again (the rest of the order stays).
-        state.pop("choice", None)
-        state.pop("offers", None)
-        return True
-
-    def _names_offered_brand(self, brand: str) -> bool:
-        """A brand named while choosing among offers picks an offer, not a new search."""
-        return self.state.get("stage") == "offer" and any(
-            offer["brand"] == brand for offer in self.state.get("offers", [])
-        )
-
-    def quantity_in(self, heard: lexicon.Heard, *, anywhere: bool) -> int | None:
-        # "four tires" often comes back from speech-to-text as "for tires".
-        normalized = _FOR_TIRES.sub(r"4 \1", words_to_digits(heard.text))
-        if match := _QUANTITY_BEFORE_TIRES.search(normalized):
-            return int(match["n"])
-        if heard.has(lexicon.SET_OF_FOUR):
-            return 4
-        if heard.has(lexicon.PAIR):
-            return 2
-        if not anywhere:
-            groups = [int(g) for g in digit_groups(heard.text) if len(g) <= 2]
-            if groups:
-                return groups[0]
-        return None
-
-    def take_quantity(self, quantity: int) -> AgentReply | None:
-        if not 1 <= quantity <= MAX_QUANTITY:
-            return self.miss(self.say("ask_quantity"))
-        choice = self.state.get("choice")
-        if choice and quantity > choice["stock"]:
-            self.state["stage"] = "quantity"
-            return self.reply(self.say("only_in_stock", stock=choice["stock"]))
-        self.state["quantity"] = quantity
-        return None
-
-    def take_phone(self, said: str) -> AgentReply | None:
-        digits = "".join(digit_groups(said)) or re.sub(r"\D", "", said)
-        phone = tools.orders.normalize_phone(digits) if len(digits) >= 7 else None
-        if phone is None:
-            return self.miss(self.say("bad_phone"))
-        self.state["phone"] = phone
-        self.state["misses"] = 0
-        return None
-
-    # --- Stage handlers (when read_slots learnt nothing) ---------------------------------------
-
-    def choose_offer(self, heard: lexicon.Heard) -> bool:
-        """The caller picks one of the tires offered: by place, by brand, the cheapest, or yes
-        to the only one."""
-        offers = self.state.get("offers", [])
-        chosen = heard.ordinal(len(offers))
-        if chosen is None:
-            brand = catalog.match_brand(heard.text)
-            names = [offer["brand"] for offer in offers]
-            if brand is not None and brand.name in names:
-                chosen = names.index(brand.name) + 1
-        if chosen is None and heard.has(lexicon.CHEAPEST):
-            chosen = min(range(len(offers)), key=lambda i: float(offers[i]["price"])) + 1
-        if chosen is None and heard.yes and len(offers) == 1:
-            chosen = 1
-        if chosen is None:
-            return False
-        self.state["choice"] = offers[chosen - 1]
-        return True
-
-    def on_name(self, heard: lexicon.Heard) -> AgentReply | None:
-        name = self.name_in(heard)
-        if name is None:
-            return self.miss(self.say("ask_name"))
-        self.state["name"] = name
-        self.state["misses"] = 0
-        return self.next_question()
-
-    def on_phone(self, heard: lexicon.Heard) -> AgentReply | None:
-        return self.take_phone(heard.text) or self.next_question()
-
-    def on_caller_phone(self, heard: lexicon.Heard) -> AgentReply | None:
-        if heard.yes:
-            self.state["phone"] = tools.orders.normalize_phone(self.context.caller_number)
-            return self.next_question()
-        if len("".join(digit_groups(heard.text))) >= 7:
-            return self.on_phone(heard)
-        if heard.no:
-            self.state["caller_number_declined"] = True
-            self.state["stage"] = "phone"
-            return self.reply(self.say("ask_phone"))
-        return self.miss(self.say("ask_caller_phone", last=self.context.caller_number[-2:]))
-
-    def on_address(self, heard: lexicon.Heard) -> AgentReply | None:
-        address = heard.text.strip(" .")
-        if len(address) < 5:
-            return self.miss(self.say("ask_address"))
-        self.state["address"] = address
-        return self.next_question()
-
-    def on_change(self, heard: lexicon.Heard) -> AgentReply | None:
-        """After "no" to the read-back: the caller names what to change."""
-        for field, pattern in _FIELD_WORDS.items():
-            if heard.has(pattern):
-                if field == "tire":
-                    self.clear("choice", "offers")
-                elif field == "fulfilment":
-                    self.clear("fulfilment", "address")
-                else:
-                    self.clear(field)
-                if field == "phone":
-                    self.state["caller_number_declined"] = True
-                self.state["misses"] = 0
-                return self.next_question()
-        if name := self.name_in(heard, introduced_only=True):
-            self.state["name"] = name
-            return self.next_question()
-        return self.miss(self.say("what_to_change"))
-
-    # --- Confirmation and the order ------------------------------------------------------------
-
-    def confirm(self, heard: lexicon.Heard) -> AgentReply:
-        if heard.yes:
-            return self.place_order()
-        # A correction in the same breath: "no, I meant R17", "no, six tires", "no, delivery".
-        self.state["stage"] = "change"
-        if self.read_slots(heard, "change"):
-            self.state["misses"] = 0
-            return self.next_question()
-        if name := self.name_in(heard, introduced_only=True):
-            self.state["name"] = name
-            return self.next_question()
-        digits = "".join(digit_groups(heard.text))
-        if len(digits) >= 9 and self.take_phone(digits) is None:
-            return self.next_question()
-        if heard.no:
-            return (
-                self.on_change(heard)
-                if self._names_a_field(heard)
-                else self.reply(self.say("what_to_change"))
+            hours = getattr(settings, "SHOP_HOURS", "") or SHOP_HOURS[self.language]
+            return self.say("answer_hours", hours=hours)
+        if heard.question == "quality":
+            brand = heard.brand or (state.get("choice") or {}).get("brand")
+            if not brand and len(offers) == 1:
+                brand = offers[0]["brand"]
+            if not brand:
+                return ""
+            places = [i for i, offer in enumerate(offers, 1) if offer["brand"] == brand]
+            if places:
+                state["suggested"] = places[0]
+            return self.say("answer_quality", brand=brand)
+        if heard.question == "studs" and offers:
+            places = [i for i, o in enumerate(offers, 1) if o["brand"] == heard.brand]
+            place = places[0] if places else state.get("suggested") or (len(offers) == 1 and 1)
+            if not place:
+                return ""
+            state["suggested"] = place
+            offer = offers[place - 1]
+            key = "answer_studded" if offer["studded"] else "answer_not_studded"
+            return self.say(key, tire=f"{offer['brand']} {offer['model']}")
+        if heard.question == "stock" and (state.get("choice") or len(offers) == 1):
+            offer = state.get("choice") or offers[0]
+            return self.say("answer_stock", stock=offer["stock"])
+        if heard.question == "compare" and len(offers) > 1:
+            ranked = sorted(offers, key=lambda offer: float(offer["price"]))
+            low, high = ranked[0], ranked[-1]
+            return self.say(
+                "answer_compare",
+                cheap=f"{low['brand']} {low['model']}",
+                cheap_price=money(Decimal(low["price"]), self.language),
+                dear=f"{high['brand']} {high['model']}",
+                dear_price=money(Decimal(high["price"]), self.language),
             )
-        self.state["stage"] = "confirm"
-        return self.miss(self.read_back())
-
-    def _names_a_field(self, heard: lexicon.Heard) -> bool:
-        return any(heard.has(pattern) for pattern in _FIELD_WORDS.values())
-
-    def read_back(self) -> str:
-        choice, quantity = self.state["choice"], self.state["quantity"]
-        fulfilment = (
-            self.say("delivery_to", address=self.state["address"])
-            if self.state["fulfilment"] == "delivery"
-            else self.say("pickup")
-        )
-        return self.say(
-            "confirm",
-            quantity=quantity,
-            tire=f"{choice['brand']} {choice['model']}, {choice['size']}",
-            total=money(Decimal(choice["price"]) * quantity, self.language),
-            name=self.state["name"],
-            phone=phone_spoken(self.state["phone"]),
-            fulfilment=fulfilment,
-        )
-
-    def place_order(self) -> AgentReply:
-        state = self.state
-        state["attempt"] = state.get("attempt", 0) + 1
-        try:
-            placed = tools.create_order(
-                self.context.call_uuid,
-                [(state["choice"]["sku"], state["quantity"])],
-                state["name"],
-                state["phone"],
-                state["fulfilment"],
-                state.get("address", ""),
-                attempt=state["attempt"],
+        if heard.question == "stock" and offers:
+            each = [self.say("stock_of", tire=f"{o['brand']} {o['model']}", stock=o["stock"])
+                    for o in offers]  # fmt: skip
+            return "; ".join(each) + ". "
+        if heard.question == "cheapest" and offers:
+            place = min(range(len(offers)), key=lambda i: float(offers[i]["price"])) + 1
+            state["suggested"] = place
+            cheapest = offers[place - 1]
+            return self.say(
+                "answer_cheapest",
+                tire=f"{cheapest['brand']} {cheapest['model']}",
+                price=money(Decimal(cheapest["price"]), self.language),
             )
-        except tools.ToolError as error:
-            logger.warning("call %s: the order was not placed: %s", self.context.call_uuid, error)
-            return self.transfer("order_failed")
-        state["stage"] = "done"
-        state["order_number"] = placed.number
-        state["misses"] = 0
-        return self.reply(
-            self.say("placed", number=digits_spoken(placed.number)),
-            outcome=CallOutcome.ORDER_PLACED,
-        )
-
-    def after_order(self, heard: lexicon.Heard) -> AgentReply:
-        if self._has_size(heard) or heard.has(lexicon.WANT_TIRES) or heard.yes:
-            self.clear(*SEARCH_SLOTS, *ORDER_SLOTS, "offers")
-            self.state["stage"] = "start"
-            self.read_slots(heard, "start")
-            return self.next_question()
-        if heard.no or heard.has(lexicon.GOODBYE):
-            return self.goodbye()
-        return self.miss(self.say("anything_else"))
-
-    def _outcome(self) -> str:
-        if self.state.get("order_number"):
-            return CallOutcome.ORDER_PLACED
-        return CallOutcome.INFO_GIVEN
+        if heard.question in ("price", "cheapest"):
+            chosen = [state["choice"]] if state.get("choice") else offers
+            prices = [
+                self.say(
+                    "price_of",
+                    tire=f"{o['brand']} {o['model']}",
+                    price=money(Decimal(o["price"]), self.language),
+                )
+                for o in chosen
+            ]
+            return self.say("answer_price", prices="; ".join(prices)) if prices else ""
+        return ""
 
     # --- Order status --------------------------------------------------------------------------
 
-    def status(self, heard: lexicon.Heard) -> AgentReply:
-        self.state["stage"] = "status"
-        number = "".join(g for g in digit_groups(heard.text) if g)
-        if len(number) >= 4:
-            return self.lookup(number=number)
-        if self.context.caller_number and not self.state.get("looked_up_caller"):
+    def status(self, heard: Heard) -> AgentReply:
+        if heard.order_number:
+            return self.lookup(heard.order_number)
+        caller = self.context.caller_number
+        if caller and not self.state.get("looked_up_caller"):
             self.state["looked_up_caller"] = True
-            found = tools.order_status(phone=self.context.caller_number)
+            found = tools.order_status(phone=caller)
             if found:
                 return self.tell_status(found[0])
-            return self.reply(self.say("no_order_for_phone"))
-        if heard.has(lexicon.STATUS):
-            return self.reply(self.say("ask_order_number"))
-        return self.miss(self.say("ask_order_number"))
+            return self.ask("order_number", self.say("no_order_for_phone"))
+        self.progress = self.progress or heard.status
+        return self.ask("order_number", self.say("ask_order_number"), apology=not heard.status)
 
-    def lookup(self, *, number: str) -> AgentReply:
+    def lookup(self, number: str) -> AgentReply:
         found = tools.order_status(number=number)
         if not found:
-            self.state["stage"] = "status"
-            return self.miss(self.say("no_order", number=digits_spoken(number)))
+            return self.ask("order_number", self.say("no_order", number=digits_spoken(number)))
         return self.tell_status(found[0])
 
     def tell_status(self, order: tools.OrderInfo) -> AgentReply:
@@ -449,128 +270,7 @@ class Dialogue:
             self.say("item", tire=name, quantity=quantity) for quantity, name in order.items
         )
         status = STATUS_WORDS.get(order.status, {}).get(self.language, order.status)
-        self.state["stage"] = "done"
-        self.state["misses"] = 0
+        self.progress = True
         text = self.say("status", number=digits_spoken(order.number), items=items, status=status)
-        return self.reply(f"{text} {self.say('anything_else')}", outcome=self._outcome())
-
-    # --- What to ask next ----------------------------------------------------------------------
-
-    def next_question(self) -> AgentReply:
-        """Ask for the first slot still missing (searching when the search is complete)."""
-        state = self.state
-        if state.get("choice") is None:
-            if state.get("offers"):
-                state["stage"] = "offer"
-                return self.reply(self.say("which_one"))
-            if state.get("size"):
-                return self.offer()
-            if state.get("rim"):
-                state["stage"] = "size"
-                return self.reply(self.say("ask_full_size", rim=state["rim"]))
-            state["stage"] = "size"
-            return self.reply(self.say("ask_size"))
-        if state.get("quantity") and state["quantity"] > state["choice"]["stock"]:
-            state.pop("quantity")
-            state["stage"] = "quantity"
-            return self.reply(self.say("only_in_stock", stock=state["choice"]["stock"]))
-        for slot, stage, question in (
-            ("quantity", "quantity", "ask_quantity"),
-            ("name", "name", "ask_name"),
-        ):
-            if not state.get(slot):
-                state["stage"] = stage
-                return self.reply(self.say(question))
-        if not state.get("phone"):
-            caller = self.context.caller_number
-            if (
-                caller
-                and tools.orders.normalize_phone(caller)
-                and not state.get("caller_number_declined")
-            ):
-                state["stage"] = "caller_phone"
-                return self.reply(self.say("ask_caller_phone", last=" ".join(caller[-2:])))
-            state["stage"] = "phone"
-            return self.reply(self.say("ask_phone"))
-        if not state.get("fulfilment"):
-            state["stage"] = "fulfilment"
-            return self.reply(self.say("ask_fulfilment"))
-        if state["fulfilment"] == "delivery" and not state.get("address"):
-            state["stage"] = "address"
-            return self.reply(self.say("ask_address"))
-        state["stage"] = "confirm"
-        return self.reply(self.read_back())
-
-    def current_question(self) -> str:
-        stage = self.state["stage"]
-        return {
-            "start": self.say("help"),
-            "size": self.say("ask_size"),
-            "offer": self.say("which_one"),
-            "quantity": self.say("ask_quantity"),
-            "name": self.say("ask_name"),
-            "phone": self.say("ask_phone"),
-            "fulfilment": self.say("ask_fulfilment"),
-            "address": self.say("ask_address"),
-            "status": self.say("ask_order_number"),
-            "change": self.say("what_to_change"),
-            "done": self.say("anything_else"),
-        }.get(stage, self.say("help"))
-
-    def offer(self) -> AgentReply:
-        state = self.state
-        wanted_brand = state.get("brand")
-        tires = tools.search_tires(
-            size=state["size"],
-            season=state.get("season") or "",
-            brand=wanted_brand or "",
-            studded=state.get("studded"),
-        )
-        prefix = ""
-        if not tires and wanted_brand:
-            prefix = self.say("no_brand_but", brand=wanted_brand)
-            state.pop("brand", None)
-            tires = tools.search_tires(
-                size=state["size"], season=state.get("season") or "", studded=state.get("studded")
-            )
-        if not tires:
-            state["stage"] = "size"
-            season = SEASON_WORDS[state.get("season")][self.language]
-            what = f"{season} {state['size']}"
-            return self.reply(prefix + self.say("none_found", what=what))
-        state["offers"] = [tire.as_json() for tire in tires]
-        state["stage"] = "offer"
-        options = [
-            self.say(
-                "option",
-                n=n,
-                tire=f"{tire.brand} {tire.model}",
-                price=money(tire.price, self.language),
-            )
-            for n, tire in enumerate(tires, 1)
-        ]
-        if len(options) == 1:
-            option = options[0].split(", ", 1)[1]
-            return self.reply(prefix + self.say("offer_one", size=state["size"], option=option))
-        return self.reply(
-            prefix + self.say("offers", size=state["size"], options="; ".join(options))
-        )
-
-    # --- Helpers -------------------------------------------------------------------------------
-
-    def clear(self, *slots: str) -> None:
-        for slot in slots:
-            self.state.pop(slot, None)
-
-    def name_in(self, heard: lexicon.Heard, *, introduced_only: bool = False) -> str | None:
-        if match := lexicon.NAME_INTRO.search(heard.lower):
-            name = match["name"]
-        elif introduced_only:
-            return None
-        else:
-            name = heard.lower
-        name = re.sub(r"[^\w\s'-]", " ", name).strip()
-        words = [w for w in name.split() if not w.isdigit()][:3]
-        if not words or heard.yes or (heard.no and len(words) == 1):
-            return None
-        return " ".join(word[:1].upper() + word[1:] for word in words)
+        reply = self.ask("done", self.say("anything_else"), prefix=text + " ")
+        return AgentReply(reply.text, reply.action, reply.outcome or self.outcome())

@@ -111,6 +111,21 @@ def search_tires(
     return [TireOffer.of(tire) for tire in tires]
 
 
+def brand_spellings() -> list[tuple[str, list[str]]]:
+    """The shop's brands with the other spellings callers and speech-to-text use."""
+    from catalog.models import Brand
+
+    return [(brand.name, brand.alias_list) for brand in Brand.objects.all()]
+
+
+def sizes_in_stock() -> list[str]:
+    """Every size the shop can sell today ("205/55 R16"), to match a size heard badly."""
+    from catalog.models import Tire
+
+    rows = Tire.objects.available().order_by().values_list("width", "profile", "rim_diameter")
+    return sorted({f"{w}/{p} R{r}" for w, p, r in rows.distinct()})
+
+
 def check_availability(sku: str) -> TireOffer | None:
     from catalog.models import Tire
 

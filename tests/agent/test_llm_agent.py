@@ -116,6 +116,25 @@ async def test_no_order_is_placed_without_the_callers_yes(model, tire):
     assert "has not confirmed" in tool_results(model.requests[-1].json)[-1]["error"]
 
 
+async def test_a_yes_that_answers_no_read_back_places_no_order(model, tire):
+    agent, context = LLMAgent(), _context()
+    model.script.extend(
+        [
+            {"content": "Shall I book the Nokian tires for you?"},
+            tool_call(
+                "create_order", items=[{"sku": "NOK-R5-16", "quantity": 4}],
+                customer_name="Ivan", customer_phone="0671234567", fulfilment="pickup",
+            ),
+            {"content": "Let me read your order back first."},
+        ]
+    )  # fmt: skip
+    await agent.respond(context, "Four Nokian for Ivan, 0671234567, pickup")
+    reply = await agent.respond(context, "Yes")
+    assert reply.text == "Let me read your order back first."
+    assert not await Order.objects.aexists()
+    assert "not read back" in tool_results(model.requests[-1].json)[-1]["error"]
+
+
 async def test_the_system_prompt_speaks_the_call_language_and_knows_the_callers_number(model):
     model.script.append({"content": "Добрий день!"})
     await LLMAgent().respond(_context("uk", caller_number="+380671234567"), "Добрий день")
