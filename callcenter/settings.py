@@ -309,6 +309,12 @@ STORAGES = {
 # --- The shop and the bot -------------------------------------------------------------------
 
 SHOP_NAME = env.str("SHOP_NAME", default="Tire Shop")
+# The opening hours as the bot says them after "The shop is open ...", per language; empty: the
+# bot says the manager will tell (it never makes hours up).
+SHOP_HOURS = {
+    language: env.str(f"SHOP_HOURS_{language.upper()}", default="")
+    for language in ("en", "uk", "ru")
+}
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="UAH")
 # The language the bot speaks and understands: uk, ru or en.
 CALL_LANGUAGE = env.str("CALL_LANGUAGE", default="en")

@@ -25,7 +25,9 @@ class CallContext:
     caller_number: str = ""
     history: list[tuple[str, str]] = field(default_factory=list)  # (role, text), in order
     state: dict = field(default_factory=dict)  # the agent's own memory of this call
-    expect: str = "free"  # what the agent asks for next: size, season, choice, quantity, name, phone, fulfilment, address, confirm, order_number, free
+    # What the agent asks for next, so that recognition can be fitted to it: size, season,
+    # choice, quantity, name, phone, fulfilment, address, confirm, order_number or free.
+    expect: str = "free"
 
 
 @dataclass(frozen=True)

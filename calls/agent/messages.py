@@ -115,6 +115,12 @@ MESSAGES = {
         "uk": "Магазин працює {hours}. ",
         "ru": "Магазин работает {hours}. ",
     },
+    # The shop has not written its hours down (SHOP_HOURS_<LANG>): never invent them.
+    "hours_unknown": {
+        "en": "I don't have the opening hours at hand; our manager will tell you when they call. ",
+        "uk": "Графіка роботи в мене під рукою немає; менеджер підкаже, коли зателефонує. ",
+        "ru": "Графика работы у меня под рукой нет; менеджер подскажет, когда позвонит. ",
+    },
     "no_size_like": {
         "en": "Sorry, I didn't catch the size. ",
         "uk": "Вибачте, я не розчула розмір. ",
@@ -291,11 +297,6 @@ TIRE_KINDS = {
     ("all_season", False): {"en": "All-season tires", "uk": "Всесезонні шини",
                             "ru": "Всесезонные шины"},
 }  # fmt: skip
-SHOP_HOURS = {
-    "en": "from 9 a.m. to 7 p.m., Monday to Saturday",
-    "uk": "з дев'ятої до сьомої вечора, з понеділка по суботу",
-    "ru": "с девяти до семи вечера, с понедельника по субботу",
-}
 SEASON_WORDS = {
     "winter": {"en": "winter tires", "uk": "зимових шин", "ru": "зимних шин"},
     "summer": {"en": "summer tires", "uk": "літніх шин", "ru": "летних шин"},

@@ -12,12 +12,13 @@ import logging
 from decimal import Decimal
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from ..models import CallOutcome
 from . import tools
 from .base import Agent, AgentReply, CallContext
 from .heard_numbers import valid_phone
-from .messages import SHOP_HOURS, STATUS_WORDS, digits_spoken, money
+from .messages import STATUS_WORDS, digits_spoken, money
 from .policy import MAX_QUANTITY, ORDER_SLOTS, SEARCH_SLOTS, Policy
 from .understanding import Heard, understand
 
@@ -182,10 +183,8 @@ class Dialogue(Policy):
             state["asked_delivery"] = True
             return self.say("answer_delivery")
         if heard.question == "hours":
-            from django.conf import settings
-
-            hours = getattr(settings, "SHOP_HOURS", "") or SHOP_HOURS[self.language]
-            return self.say("answer_hours", hours=hours)
+            hours = settings.SHOP_HOURS.get(self.language, "")
+            return self.say("answer_hours", hours=hours) if hours else self.say("hours_unknown")
         if heard.question == "quality":
             brand = heard.brand or (state.get("choice") or {}).get("brand")
             if not brand and len(offers) == 1:
