@@ -32,6 +32,8 @@ def cloud_env(fake_speech_api, tmp_path):
         "TTS_CACHE_DIR": str(tmp_path / "prompts"),
         "CALL_LANGUAGE": "en",
         "AGENT": "repeat",
+        # The fake APIs run Whisper and espeak-ng on this machine: seconds when it is busy.
+        "SPEECH_API_TIMEOUT": "60",
     }
 
 

@@ -313,17 +313,35 @@ async def test_a_flood_far_above_max_calls_is_turned_away_and_a_good_call_follow
         delay = await greeting_delay(server)
         assert delay < 10, f"the greeting's first frame came {delay:.2f} s after connecting"
 
+        async def all_recorded_as_ended() -> bool:
+            ended = Call.objects.filter(uuid__in=uuids, status=CallStatus.ENDED)
+            return await ended.acount() == len(uuids)
+
+        await wait_for(all_recorded_as_ended)  # every flood caller is recorded, with its end
         calls = {call.uuid: call async for call in Call.objects.filter(uuid__in=uuids)}
         assert len(calls) == 150, "every flood caller is recorded"
         busy = [call for call in calls.values() if call.end_reason.startswith("busy")]
         served = [call for call in calls.values() if not call.end_reason.startswith("busy")]
-        assert len(busy) >= 150 - 20, "callers above --max-calls got the busy handling"
+        assert busy, "callers above --max-calls got the busy handling"
         assert all(call.outcome == CallOutcome.FAILED for call in busy)
-        assert 1 <= len(served) <= 20, [call.end_reason for call in served]
+        # How many were served in all depends on how fast the flood arrives against the idle
+        # time-out (on a busy machine, lines free up mid-flood); never more than --max-calls at
+        # once. A call's started_at and ended_at lie inside the time it holds its line.
+        assert served and _most_at_once(served) <= 10, [call.end_reason for call in served]
         await assert_no_connection_left(server, within=10)
         assert "Traceback" not in server.log, server.log[-5000:]
     finally:
         server.stop()
+
+
+def _most_at_once(calls: list[Call]) -> int:
+    """The most calls in progress at one moment (an end sorts before a start at a tie)."""
+    events = sorted([(c.started_at, 1) for c in calls] + [(c.ended_at, -1) for c in calls])
+    live = most = 0
+    for _, step in events:
+        live += step
+        most = max(most, live)
+    return most
 
 
 # --- Broken packets mid-call --------------------------------------------------------------------
