@@ -141,7 +141,13 @@ class AudioSocketClient:
         if not self.writer.is_closing():
             try:
                 await self.send_raw(encode_hangup())
-            except ConnectionError:
+                # Then wait for the server to close. Closing at once with its frames unread
+                # resets the connection, and a reset can drop the hang-up packet before a busy
+                # server has read it (the call then ends as "connection closed by Asterisk").
+                if self.writer.can_write_eof():
+                    self.writer.write_eof()
+                await self.wait_closed(timeout=10)
+            except (ConnectionError, TimeoutError, AudioSocketClientError):
                 pass
         await self.close()
 

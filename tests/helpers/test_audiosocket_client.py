@@ -25,6 +25,7 @@ class Peer:
         while data := await reader.read(65536):
             now = time.monotonic()
             self.packets.extend((now, p) for p in decoder.feed(data))
+        writer.close()  # the caller is gone: close as the server does
 
     def kinds(self) -> list[Kind]:
         return [p.kind for _, p in self.packets]
