@@ -147,7 +147,7 @@ class AudioSocketClient:
                 if self.writer.can_write_eof():
                     self.writer.write_eof()
                 await self.wait_closed(timeout=10)
-            except (ConnectionError, TimeoutError, AudioSocketClientError):
+            except (OSError, AudioSocketClientError):  # reset, closed, or no close in time
                 pass
         await self.close()
 
