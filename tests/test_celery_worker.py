@@ -28,7 +28,9 @@ from tests.helpers.tcp_proxy import TCPProxy
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-# A Redis database of its own, so a run leaves nothing in the one the developer uses.
+# A Redis database of its own, so a run leaves nothing in the one the developer uses. Under
+# pytest-xdist the README's `--dist loadfile` keeps this module in one process, so no two
+# workers of a run share this database (or take each other's tasks).
 BROKER_DB = 14
 
 

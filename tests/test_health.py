@@ -76,7 +76,7 @@ def test_a_hung_check_is_reported_within_its_time_limit(client, settings, monkey
     released = threading.Event()
 
     def hangs() -> str:
-        released.wait(10)
+        released.wait(60)
         return "ok"
 
     monkeypatch.setitem(health.CHECKS, "redis", hangs)
@@ -86,7 +86,7 @@ def test_a_hung_check_is_reported_within_its_time_limit(client, settings, monkey
         response = client.get("/healthz")
     finally:
         released.set()
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # the 0.5 s limit, not the check's 60 s
     assert response.status_code == 503
     checks = response.json()["checks"]
     assert checks["redis"] == "error: no answer within 0.5 s"

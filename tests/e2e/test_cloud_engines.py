@@ -32,6 +32,8 @@ def cloud_env(fake_speech_api, tmp_path):
         "TTS_CACHE_DIR": str(tmp_path / "prompts"),
         "CALL_LANGUAGE": "en",
         "AGENT": "repeat",
+        # The fake APIs run Whisper and espeak-ng on this machine: seconds when it is busy.
+        "SPEECH_API_TIMEOUT": "60",
     }
 
 
@@ -40,10 +42,10 @@ async def test_a_call_on_cloud_engines_is_heard_and_answered(fake_speech_api, cl
     try:
         client = await AudioSocketClient.connect(server.host, server.port)
         client.start_background_silence()
-        greeting = await client.read_audio_response(silence_gap_ms=800, first_frame_timeout=10)
+        greeting = await client.read_audio_response(silence_gap_ms=800, first_frame_timeout=30)
         caller = EspeakNGEngine(words_per_minute=130).synthesize("I need winter tires", "en", 8000)
         await client.send_audio(caller)
-        reply = await client.read_audio_response(silence_gap_ms=800, first_frame_timeout=10)
+        reply = await client.read_audio_response(silence_gap_ms=800, first_frame_timeout=30)
         await client.hangup()
         _, heard, answer = await ended_call_turns(client.call_uuid, 3)
     finally:
@@ -82,7 +84,7 @@ async def test_prompts_play_from_the_store_while_the_tts_api_is_down(
     try:
         client = await AudioSocketClient.connect(server.host, server.port)
         client.start_background_silence()
-        greeting = await client.read_audio_response(silence_gap_ms=800, first_frame_timeout=5)
+        greeting = await client.read_audio_response(silence_gap_ms=800, first_frame_timeout=15)
         await client.hangup()
         (turn,) = await ended_call_turns(client.call_uuid, 1)
     finally:
@@ -101,12 +103,12 @@ async def test_a_reply_the_tts_cannot_speak_becomes_an_apology_and_a_transfer(
     try:
         client = await AudioSocketClient.connect(server.host, server.port)
         client.start_background_silence()
-        await client.read_audio_response(silence_gap_ms=800, first_frame_timeout=10)
+        await client.read_audio_response(silence_gap_ms=800, first_frame_timeout=30)
         fake_speech_api.down.add("/openai/v1/audio/speech")
         caller = EspeakNGEngine(words_per_minute=130).synthesize("I need winter tires", "en", 8000)
         await client.send_audio(caller)
-        apology = await client.read_audio_response(silence_gap_ms=800, first_frame_timeout=10)
-        await client.wait_closed(timeout=10)  # the bot hangs up: Asterisk takes the call on
+        apology = await client.read_audio_response(silence_gap_ms=800, first_frame_timeout=30)
+        await client.wait_closed(timeout=30)  # the bot hangs up: Asterisk takes the call on
         turns = await ended_call_turns(client.call_uuid, 3)
     finally:
         server.stop()

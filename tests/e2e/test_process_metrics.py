@@ -50,7 +50,7 @@ async def test_a_live_call_shows_on_metrics_and_healthz_until_the_process_stops(
     client.start_background_silence()
     greeting = await client.read_audio_response(silence_gap_ms=800)
     await client.send_audio(caller_voice("I need winter tires"))
-    reply = await client.read_audio_response(silence_gap_ms=800, first_frame_timeout=10)
+    reply = await client.read_audio_response(silence_gap_ms=800, first_frame_timeout=30)
     assert greeting.duration_ms > 1000 and reply.duration_ms > 1000
 
     status, text = await _get(port, "/metrics")

@@ -28,6 +28,10 @@ from calls.voice.audio import peak, split_frames
 FRAME_SECONDS = 0.02
 # Frames whose loudest sample is below this are silence (the server's idle frames are zeros).
 SILENCE_PEAK = 64
+# The server sends a frame every 20 ms, idle or not, so no frame at all for this long means it
+# stalled or stopped. Generous: on a busy machine a process can wait seconds for a core, and a
+# reply must not be cut short for that (the pace itself is measured in loadtests/).
+STALL_SECONDS = 5.0
 
 
 class AudioSocketClientError(Exception):
@@ -137,7 +141,13 @@ class AudioSocketClient:
         if not self.writer.is_closing():
             try:
                 await self.send_raw(encode_hangup())
-            except ConnectionError:
+                # Then wait for the server to close. Closing at once with its frames unread
+                # resets the connection, and a reset can drop the hang-up packet before a busy
+                # server has read it (the call then ends as "connection closed by Asterisk").
+                if self.writer.can_write_eof():
+                    self.writer.write_eof()
+                await self.wait_closed(timeout=10)
+            except (OSError, AudioSocketClientError):  # reset, closed, or no close in time
                 pass
         await self.close()
 
@@ -222,13 +232,17 @@ class AudioSocketClient:
         self,
         *,
         silence_gap_ms: int = 600,
-        first_frame_timeout: float = 10.0,
+        first_frame_timeout: float = 30.0,
         max_duration: float = 60.0,
     ) -> AudioResponse:
-        """Wait for the bot to start speaking, then collect its audio until a silence gap."""
+        """Wait for the bot to start speaking, then collect its audio until a silence gap.
+
+        The gap is counted in audio (silent frames of 20 ms), not on the wall clock: frames that
+        reach a loaded machine late, or in a bunch, are the same audio a phone would play.
+        """
         response = AudioResponse(self.sample_rate)
         loop_start = time.monotonic()
-        silent_since: float | None = None
+        gap_frames = max(1, -(-silence_gap_ms // int(FRAME_SECONDS * 1000)))
         chunks: list[bytes] = []
         trailing: list[bytes] = []
         while True:
@@ -240,7 +254,7 @@ class AudioSocketClient:
             else:
                 if now - response.first_audio_at > max_duration:
                     break
-                timeout = silence_gap_ms / 1000
+                timeout = max(silence_gap_ms / 1000, STALL_SECONDS)
             try:
                 packet = await self.read_packet(timeout=timeout)
             except TimeoutError:
@@ -248,7 +262,7 @@ class AudioSocketClient:
                     raise TimeoutError(
                         f"the bot said nothing within {first_frame_timeout} s"
                     ) from None
-                break  # no frames at all for a whole gap: the reply is over
+                break  # no frames at all: the server stopped sending, the reply is over
             except AudioSocketClientError:
                 response.hung_up = self.received_hangup
                 if response.first_audio_at is None:
@@ -273,11 +287,9 @@ class AudioSocketClient:
                 chunks.extend(trailing)
                 trailing = []
                 chunks.append(packet.payload)
-                silent_since = None
             else:
                 trailing.append(packet.payload)
-                silent_since = silent_since or arrived
-                if (arrived - silent_since) * 1000 >= silence_gap_ms:
+                if len(trailing) >= gap_frames:
                     break
         response.pcm = b"".join(chunks)
         return response

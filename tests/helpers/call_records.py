@@ -6,7 +6,7 @@ import time
 from calls.models import Call, CallStatus, Turn
 
 
-async def wait_for(predicate, timeout: float = 15.0):
+async def wait_for(predicate, timeout: float = 30.0):
     """The first truthy result of the async `predicate`, polled until `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -16,7 +16,7 @@ async def wait_for(predicate, timeout: float = 15.0):
     raise AssertionError("the condition did not come true in time")
 
 
-async def ended_call(call_uuid, timeout: float = 15.0) -> Call:
+async def ended_call(call_uuid, timeout: float = 30.0) -> Call:
     """The call's row once the server has recorded it as ended."""
 
     async def ended():
@@ -25,7 +25,7 @@ async def ended_call(call_uuid, timeout: float = 15.0) -> Call:
     return await wait_for(ended, timeout)
 
 
-async def ended_call_turns(call_uuid, count: int, timeout: float = 15.0) -> list[Turn]:
+async def ended_call_turns(call_uuid, count: int, timeout: float = 30.0) -> list[Turn]:
     """The call's turns in order, once it has ended with at least `count` of them."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
