@@ -6,6 +6,7 @@ import pytest
 from asgiref.sync import SyncToAsync
 from django.db import connections
 
+from tests.agent.corpus_table import pytest_runtest_logreport, pytest_terminal_summary  # noqa: F401
 from tests.factories import make_staff_user
 
 

@@ -27,7 +27,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 import yaml
 
 DIALOGUES_DIR = Path(__file__).parent / "dialogues"
@@ -255,7 +254,3 @@ class Result:
     turns: int
     repeated: int
     problems: list[str] = field(default_factory=list)
-
-
-# Where the test module leaves each Result for the table of tests/agent/conftest.py.
-CORPUS_RESULTS = pytest.StashKey[list[Result]]()

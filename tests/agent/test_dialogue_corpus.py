@@ -21,7 +21,6 @@ from catalog.sample_catalog import generate, load_sample_catalog
 from orders import services
 from orders.models import Order, OrderStatus
 from tests.agent.corpus import (
-    CORPUS_RESULTS,
     LANGUAGES,
     STATUS_WORDS,
     Dialogue,
@@ -189,9 +188,8 @@ def test_dialogue(dialogue: Dialogue, sample_catalog, request) -> None:
     call = Call(dialogue)
     call.play()
     verdict, problems = _judge(call, given)
-    request.config.stash.setdefault(CORPUS_RESULTS, []).append(
-        Result(dialogue.id, dialogue.language, verdict, call.turns, call.repeated, problems)
-    )
+    result = Result(dialogue.id, dialogue.language, verdict, call.turns, call.repeated, problems)
+    request.node.user_properties.append(("corpus_result", dataclasses.asdict(result)))
     heading = "WRONG ORDER" if verdict == "wrong" else "FAILED"
     assert verdict == "passed", "\n".join(
         [f"{heading}: {dialogue.id} ({dialogue.source}): {dialogue.note}", *problems,

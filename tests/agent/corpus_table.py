@@ -1,17 +1,29 @@
 """The dialogue corpus's per-language table, printed at the end of every session that ran it,
-failed tests or not: it is the figure the corpus exists for."""
+failed tests or not: it is the figure the corpus exists for.
+
+Each dialogue's test leaves its Result in the test report's user properties, so the table is
+built where reports arrive: in the one pytest process, or in pytest-xdist's controller from
+every worker's reports. tests/conftest.py registers these hooks (the controller loads only the
+top-level conftest).
+"""
 
 import pytest
 
-from tests.agent.corpus import CORPUS_RESULTS, LANGUAGES, Result
+from tests.agent.corpus import LANGUAGES, Result
+
+_results: list[Result] = []
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.stash[CORPUS_RESULTS] = []
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call":
+        return
+    for name, value in report.user_properties:
+        if name == "corpus_result":
+            _results.append(Result(**value))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    results = config.stash.get(CORPUS_RESULTS, [])
+    results = _results
     if not results:
         return
     terminalreporter.section("dialogue corpus")
