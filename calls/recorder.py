@@ -9,27 +9,17 @@ duplicate row.
 
 import asyncio
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
-from django.db import connection, transaction
 
+from . import metrics
 from .live import LivePublisher
-from .models import Call, CallStatus, Turn
+from .record_store import BatchResult, write_batch
 
 logger = logging.getLogger(__name__)
-
-# Columns a session may change after the call's row exists (never started_at, never uuid).
-CALL_UPDATE_FIELDS = [
-    "language",
-    "sample_rate",
-    "status",
-    "outcome",
-    "end_reason",
-    "answered_at",
-    "ended_at",
-]
 
 
 @dataclass
@@ -55,6 +45,7 @@ class Recorder:
         self._task: asyncio.Task | None = None
         self._outage_since: float | None = None
         self.batches_written = 0
+        self.quarantined = 0  # records the database refused, kept in QuarantinedRecord
         # Every change also goes to the staff's live monitor (memory only here, too).
         self.live = live if live is not None else LivePublisher()
 
@@ -89,6 +80,14 @@ class Recorder:
     def outage(self) -> bool:
         """The last write failed: the database is away and records wait in memory."""
         return self._outage_since is not None
+
+    @property
+    def stuck_seconds(self) -> float | None:
+        """How long records have been waiting on a failing database, or None when writes work."""
+        if self._outage_since is None:
+            return None
+        # Read from the status endpoint's thread too: a plain clock, not the loop's.
+        return max(0.0, time.monotonic() - self._outage_since)
 
     @property
     def pending(self) -> int:
@@ -142,12 +141,13 @@ class Recorder:
             state.dirty = False
             state.turns = []
         try:
-            await database_sync_to_async(_write_batch)(calls, turns)
+            result: BatchResult = await database_sync_to_async(write_batch)(calls, turns)
         except Exception as error:
+            # write_batch raises only when the database is away: keep everything for a retry.
             self._restore(taken, turns)
-            loop_time = asyncio.get_running_loop().time()
             if self._outage_since is None:
-                self._outage_since = loop_time
+                self._outage_since = time.monotonic()
+                metrics.RECORDS_STUCK.set(1)
                 logger.warning(
                     "cannot write call records (%s); keeping %d calls in memory",
                     error,
@@ -157,6 +157,17 @@ class Recorder:
         if self._outage_since is not None:
             logger.warning("database is back: call records written")
             self._outage_since = None
+            metrics.RECORDS_STUCK.set(0)
+        for item in result.quarantined:
+            self.quarantined += 1
+            metrics.RECORDS_QUARANTINED.labels(item.kind).inc()
+            logger.error(
+                "call %s: the database refused a %s record (%s); it is quarantined "
+                "(admin: Quarantined records), every other record was written",
+                item.call_uuid,
+                item.kind,
+                item.error,
+            )
         for call_uuid in ended:
             state = self._calls.get(call_uuid)
             if state is not None and not state.dirty and not state.turns:
@@ -185,46 +196,3 @@ class Recorder:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
                 self._wake.set()
-
-
-def _write_batch(calls: list[dict], turns: list[tuple[uuid.UUID, dict]]) -> None:
-    try:
-        with transaction.atomic():
-            if calls:
-                Call.objects.bulk_create(
-                    [Call(**fields) for fields in calls],
-                    update_conflicts=True,
-                    unique_fields=["uuid"],
-                    update_fields=CALL_UPDATE_FIELDS,
-                )
-            if turns:
-                ids = dict(
-                    Call.objects.filter(uuid__in={u for u, _ in turns}).values_list("uuid", "id")
-                )
-                Turn.objects.bulk_create(
-                    [Turn(call_id=ids[u], **fields) for u, fields in turns],
-                    ignore_conflicts=True,
-                )
-    except Exception:
-        # A connection broken by an outage must not be reused for the retry.
-        connection.close()
-        raise
-    ended = [fields["uuid"] for fields in calls if fields.get("status") == CallStatus.ENDED]
-    if ended:
-        queue_wrap_ups(ended)
-
-
-def queue_wrap_ups(call_uuids: list[uuid.UUID]) -> None:
-    """Queue the wrap-up of calls just written as ended. Runs in the database thread, never on
-    the event loop (queuing talks to the broker). A broker outage loses nothing: the periodic
-    sweep (calls.tasks.wrap_up_pending_calls) wraps up every ended call that was missed."""
-    from .tasks import wrap_up_call
-
-    for call_uuid in call_uuids:
-        try:
-            wrap_up_call.delay(str(call_uuid))
-        except Exception as error:
-            logger.warning(
-                "could not queue the wrap-up of call %s (%s); the sweep will", call_uuid, error
-            )
-            return

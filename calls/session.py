@@ -152,6 +152,7 @@ class CallSession:
         self._inbound = bytearray()
         self._loop = asyncio.get_running_loop()
         self._t0 = self._loop.time()
+        self._audio_ms = 0  # call time of the last caller frame fed to the endpointer
         self._sequence = 0
         self._tasks: set[asyncio.Task] = set()
 
@@ -320,12 +321,15 @@ class CallSession:
         # Asterisk sends 20 ms frames; other sizes are re-cut so the VAD always sees 20 ms.
         self._inbound += packet.payload
         size = frame_size(self.sample_rate, FRAME_MS)
-        # Frames that came in one read were spoken one after another, ending now.
-        at_ms = self.elapsed_ms() - (len(self._inbound) // size - 1) * FRAME_MS
+        # Frames that came in one read were spoken one after another, ending now; but bunched
+        # audio never puts a frame before the call began or before the frames already heard.
+        now_ms = self.elapsed_ms()
+        at_ms = now_ms - (len(self._inbound) // size - 1) * FRAME_MS
         while len(self._inbound) >= size:
             frame = bytes(self._inbound[:size])
             del self._inbound[:size]
-            events = self.endpointer.feed(frame, at_ms)
+            self._audio_ms = min(now_ms, max(at_ms, self._audio_ms))
+            events = self.endpointer.feed(frame, self._audio_ms)
             at_ms += FRAME_MS
             for event in events:
                 if isinstance(event, SpeechStarted):
