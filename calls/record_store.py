@@ -53,6 +53,7 @@ def write_batch(calls: list[dict], turns: list[TurnRecord]) -> BatchResult:
     try:
         try:
             with transaction.atomic():
+                calls = _without_final_calls(calls)
                 _upsert_calls(calls)
                 _insert_turns(turns)
         except OUTAGE_ERRORS:
@@ -68,6 +69,27 @@ def write_batch(calls: list[dict], turns: list[TurnRecord]) -> BatchResult:
     if ended:
         queue_wrap_ups(ended)
     return result
+
+
+def call_has_ended(call_uuid: uuid.UUID) -> bool:
+    """Whether the database has this call as ended (and so final)."""
+    return Call.objects.filter(uuid=call_uuid, status=CallStatus.ENDED).exists()
+
+
+def _without_final_calls(calls: list[dict]) -> list[dict]:
+    """The calls of the batch minus those the database already has as ended: a finished call
+    is final, whatever a later connection reusing its UUID says (the server refuses those; this
+    holds when it could not ask). Their rows are locked until the batch commits."""
+    if not calls:
+        return calls
+    final = set(
+        Call.objects.select_for_update()
+        .filter(uuid__in=[fields["uuid"] for fields in calls], status=CallStatus.ENDED)
+        .values_list("uuid", flat=True)
+    )
+    for call_uuid in final:
+        logger.warning("call %s has already ended: its record is final, not changed", call_uuid)
+    return [fields for fields in calls if fields["uuid"] not in final]
 
 
 def _upsert_calls(calls: list[dict]) -> None:
@@ -105,7 +127,7 @@ def _write_row_by_row(calls: list[dict], turns: list[TurnRecord]) -> list[Quaran
     for fields in calls:
         try:
             with transaction.atomic():
-                _upsert_calls([fields])
+                _upsert_calls(_without_final_calls([fields]))
         except OUTAGE_ERRORS:
             raise
         except Exception as error:

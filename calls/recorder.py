@@ -76,6 +76,11 @@ class Recorder:
         self._wake.set()
         self.live.turn_spoken(call_uuid, fields)
 
+    def has_ended(self, call_uuid: uuid.UUID) -> bool:
+        """This process ended the call (its record may still be on its way to the database)."""
+        state = self._calls.get(call_uuid)
+        return state is not None and state.ended
+
     @property
     def outage(self) -> bool:
         """The last write failed: the database is away and records wait in memory."""

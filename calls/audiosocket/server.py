@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone
@@ -27,6 +28,7 @@ from calls import metrics
 from calls.agent.base import get_agent
 from calls.models import CallOutcome, CallStatus
 from calls.prompts import BUSY, prompt, prompt_sentences
+from calls.record_store import call_has_ended
 from calls.recorder import Recorder
 from calls.session import CallServices, CallSession, SessionConfig
 from calls.voice.player import FrameClock
@@ -42,6 +44,8 @@ from .status import StatusEndpoint
 logger = logging.getLogger(__name__)
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Seconds a new call waits to learn from the database that its UUID is not a finished call's.
+FINAL_CHECK_TIMEOUT = 2.0
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 
@@ -213,6 +217,15 @@ class AudioSocketServer:
             logger.warning("call %s is already connected; refusing a second connection", call_uuid)
             await connection.hang_up_and_close()
             return
+        if await self._has_ended(call_uuid):
+            # A finished call is final: a reconnect with its UUID must not rewrite its outcome.
+            logger.warning(
+                "call %s has already ended: refusing a connection that reuses its UUID from %s",
+                call_uuid,
+                peer,
+            )
+            await connection.hang_up_and_close()
+            return
         if len(self.sessions) >= self.config.max_calls:
             await self._turn_away(call_uuid, connection, packets[1:])
             return
@@ -226,6 +239,18 @@ class AudioSocketServer:
         finally:
             del self.sessions[call_uuid]
             metrics.ACTIVE_CALLS.dec()
+
+    async def _has_ended(self, call_uuid: uuid.UUID) -> bool:
+        if self.recorder.has_ended(call_uuid):
+            return True
+        try:
+            return await asyncio.wait_for(
+                database_sync_to_async(call_has_ended)(call_uuid), FINAL_CHECK_TIMEOUT
+            )
+        except Exception as error:
+            # The database is away: take the call; the recorder still never rewrites an ended one.
+            logger.warning("call %s: could not check that it is new (%r)", call_uuid, error)
+            return False
 
     async def _turn_away(self, call_uuid: uuid.UUID, connection: CallConnection, packets) -> None:
         """Above max_calls: a short busy message, then hang-up, recorded as a failed call."""
