@@ -11,6 +11,8 @@ class Language(models.TextChoices):
 
 
 class CallStatus(models.TextChoices):
+    # The dialplan handed over the caller's number (POST /calls/<uuid>/caller); no audio yet.
+    ANNOUNCED = "announced", "Announced, not connected"
     IN_PROGRESS = "in_progress", "In progress"
     ENDED = "ended", "Ended"
 
@@ -59,6 +61,13 @@ class Call(models.Model):
         help_text="End of the caller's speech to the bot's first reply frame, averaged.",
     )
     wrapped_up_at = models.DateTimeField(null=True, blank=True)
+    # Whose call it is while it lasts, so that the calls of a process that died can be ended.
+    instance = models.CharField(
+        max_length=64, blank=True, help_text="The server process serving it (host:pid:id)."
+    )
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="That process's last sign of life during the call."
+    )
 
     class Meta:
         ordering = ["-started_at"]

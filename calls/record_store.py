@@ -27,6 +27,8 @@ CALL_UPDATE_FIELDS = [
     "end_reason",
     "answered_at",
     "ended_at",
+    "instance",
+    "heartbeat_at",
 ]
 
 TurnRecord = tuple[uuid.UUID, dict]

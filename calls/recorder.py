@@ -14,12 +14,16 @@ import uuid
 from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
+from django.utils import timezone
 
 from . import metrics
 from .live import LivePublisher
-from .record_store import BatchResult, write_batch
+from .record_store import BatchResult, call_has_ended, write_batch
 
 logger = logging.getLogger(__name__)
+
+# Seconds a new call waits to learn from the database that its UUID is not a finished call's.
+FINAL_CHECK_TIMEOUT = 2.0
 
 
 @dataclass
@@ -37,9 +41,16 @@ class Recorder:
         max_backoff: float = 10.0,
         *,
         live: LivePublisher | None = None,
+        instance: str = "",
+        heartbeat_interval: float = 30.0,
     ) -> None:
         self.batch_window = batch_window
         self.max_backoff = max_backoff
+        # Each call row names its process and carries its heartbeat, so that calls.reconcile
+        # can end the calls of a process that died.
+        self.instance = instance
+        self.heartbeat_interval = heartbeat_interval
+        self._heartbeat_task: asyncio.Task | None = None
         self._calls: dict[uuid.UUID, _CallState] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -52,7 +63,13 @@ class Recorder:
     # --- What sessions call: memory only, never blocks -------------------------------------
 
     def call_started(self, call_uuid: uuid.UUID, **fields) -> None:
-        state = self._calls[call_uuid] = _CallState(fields={"uuid": call_uuid, **fields})
+        fields = {
+            "uuid": call_uuid,
+            "instance": self.instance,
+            "heartbeat_at": timezone.now(),
+            **fields,
+        }
+        state = self._calls[call_uuid] = _CallState(fields=fields)
         self._wake.set()
         self.live.call_changed(state.fields)
 
@@ -81,6 +98,20 @@ class Recorder:
         state = self._calls.get(call_uuid)
         return state is not None and state.ended
 
+    async def call_is_final(self, call_uuid: uuid.UUID) -> bool:
+        """The call has ended (here, or in the database): a connection reusing its UUID is
+        refused. When the database cannot say within FINAL_CHECK_TIMEOUT the call is taken; the
+        batch writer still never changes an ended call's row."""
+        if self.has_ended(call_uuid):
+            return True
+        try:
+            return await asyncio.wait_for(
+                database_sync_to_async(call_has_ended)(call_uuid), FINAL_CHECK_TIMEOUT
+            )
+        except Exception as error:
+            logger.warning("call %s: could not check that it is new (%r)", call_uuid, error)
+            return False
+
     @property
     def outage(self) -> bool:
         """The last write failed: the database is away and records wait in memory."""
@@ -102,13 +133,19 @@ class Recorder:
     # --- The writer task --------------------------------------------------------------------
 
     def start(self) -> None:
+        loop = asyncio.get_running_loop()
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="recorder")
+            self._task = loop.create_task(self._run(), name="recorder")
+        if self._heartbeat_task is None and self.heartbeat_interval > 0:
+            self._heartbeat_task = loop.create_task(self._heartbeat(), name="recorder-heartbeat")
         self.live.start()
 
     async def close(self, timeout: float = 30.0) -> bool:
         """Stop the writer and write everything left; False if the database stayed away."""
         await self.live.close()
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+            self._heartbeat_task = None
         if self._task is not None:
             self._task.cancel()
             try:
@@ -188,6 +225,18 @@ class Recorder:
             state = self._calls[call_uuid]
             state.dirty = state.dirty or was_dirty
             state.turns = by_call.get(call_uuid, []) + state.turns
+
+    async def _heartbeat(self) -> None:
+        """Every call in progress says, through its row, that its process is alive."""
+        while True:
+            await asyncio.sleep(self.heartbeat_interval)
+            now = timezone.now()
+            for state in self._calls.values():
+                if not state.ended:
+                    state.fields["heartbeat_at"] = now
+                    state.dirty = True
+            if self._calls:
+                self._wake.set()
 
     async def _run(self) -> None:
         backoff = 0.5

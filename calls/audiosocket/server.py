@@ -18,8 +18,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone
@@ -28,7 +28,7 @@ from calls import metrics
 from calls.agent.base import get_agent
 from calls.models import CallOutcome, CallStatus
 from calls.prompts import BUSY, prompt, prompt_sentences
-from calls.record_store import call_has_ended
+from calls.reconcile import end_orphaned_calls_now_and_then, process_instance
 from calls.recorder import Recorder
 from calls.session import CallServices, CallSession, SessionConfig
 from calls.voice.player import FrameClock
@@ -44,8 +44,6 @@ from .status import StatusEndpoint
 logger = logging.getLogger(__name__)
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-# Seconds a new call waits to learn from the database that its UUID is not a finished call's.
-FINAL_CHECK_TIMEOUT = 2.0
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 
@@ -93,7 +91,9 @@ class AudioSocketServer:
         )
         self.services = CallServices(
             clock=FrameClock(),
-            recorder=Recorder(),
+            recorder=Recorder(
+                instance=process_instance(), heartbeat_interval=settings.CALL_HEARTBEAT_INTERVAL
+            ),
             tts=TTSCache(get_tts_engine(), self.tts_executor, PromptStore(settings.TTS_CACHE_DIR)),
             stt=get_stt_engine(),
             stt_executor=self.stt_executor,
@@ -116,6 +116,7 @@ class AudioSocketServer:
         self._server: asyncio.Server | None = None
         self._status: StatusEndpoint | None = None
         self.accepting = False
+        self._reconciler: asyncio.Future | None = None
 
     @property
     def port(self) -> int:
@@ -145,6 +146,11 @@ class AudioSocketServer:
             for sentence in prompt_sentences(self.config.language)
         }
         self._warm_tasks.add(asyncio.ensure_future(self._warm_stt()))
+        self._reconciler = asyncio.ensure_future(
+            end_orphaned_calls_now_and_then(
+                timedelta(seconds=settings.CALL_STALE_AFTER), settings.CALL_RECONCILE_INTERVAL
+            )
+        )
 
     async def _warm(self, text: str, rate: int) -> None:
         try:
@@ -217,7 +223,7 @@ class AudioSocketServer:
             logger.warning("call %s is already connected; refusing a second connection", call_uuid)
             await connection.hang_up_and_close()
             return
-        if await self._has_ended(call_uuid):
+        if await self.recorder.call_is_final(call_uuid):
             # A finished call is final: a reconnect with its UUID must not rewrite its outcome.
             logger.warning(
                 "call %s has already ended: refusing a connection that reuses its UUID from %s",
@@ -239,18 +245,6 @@ class AudioSocketServer:
         finally:
             del self.sessions[call_uuid]
             metrics.ACTIVE_CALLS.dec()
-
-    async def _has_ended(self, call_uuid: uuid.UUID) -> bool:
-        if self.recorder.has_ended(call_uuid):
-            return True
-        try:
-            return await asyncio.wait_for(
-                database_sync_to_async(call_has_ended)(call_uuid), FINAL_CHECK_TIMEOUT
-            )
-        except Exception as error:
-            # The database is away: take the call; the recorder still never rewrites an ended one.
-            logger.warning("call %s: could not check that it is new (%r)", call_uuid, error)
-            return False
 
     async def _turn_away(self, call_uuid: uuid.UUID, connection: CallConnection, packets) -> None:
         """Above max_calls: a short busy message, then hang-up, recorded as a failed call."""
@@ -304,6 +298,8 @@ class AudioSocketServer:
                 _, pending = await asyncio.wait(pending, timeout=5)
                 for task in pending:
                     task.cancel()
+        if self._reconciler is not None:
+            self._reconciler.cancel()
         await self.clock.stop()
         written = await self.recorder.close()
         self.tts_executor.shutdown(wait=False, cancel_futures=True)
