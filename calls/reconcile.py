@@ -90,13 +90,16 @@ def _end(pks: set[int], reason: str, from_status: str) -> int:
         .values_list("call_id", "last")
     )
     ended = 0
-    rows = Call.objects.filter(pk__in=pks).values_list("pk", "started_at", "heartbeat_at")
-    for pk, started_at, heartbeat_at in rows:
-        # Ended at its last sign of life, so that its duration stays true.
+    rows = Call.objects.filter(pk__in=pks).values_list(
+        "pk", "started_at", "heartbeat_at", "outcome"
+    )
+    for pk, started_at, heartbeat_at, outcome in rows:
+        # Ended at its last sign of life, so that its duration stays true; an outcome already
+        # stored (an order placed just before the process died) is kept.
         signs = [t for t in (started_at, heartbeat_at, last_turns.get(pk)) if t is not None]
         ended += Call.objects.filter(pk=pk, status=from_status).update(
             status=CallStatus.ENDED,
-            outcome=CallOutcome.FAILED,
+            outcome=outcome or CallOutcome.FAILED,
             end_reason=reason,
             ended_at=max(signs),
         )

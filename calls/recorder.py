@@ -18,6 +18,9 @@ from django.utils import timezone
 
 from . import metrics
 from .live import LivePublisher
+from .models import CallOutcome, CallStatus
+from .reconcile import SERVER_STOPPED
+from .record_spool import RecordSpool, call_entry, decode, turn_entry
 from .record_store import BatchResult, call_has_ended, write_batch
 
 logger = logging.getLogger(__name__)
@@ -43,6 +46,7 @@ class Recorder:
         live: LivePublisher | None = None,
         instance: str = "",
         heartbeat_interval: float = 30.0,
+        spool: RecordSpool | None = None,
     ) -> None:
         self.batch_window = batch_window
         self.max_backoff = max_backoff
@@ -51,6 +55,12 @@ class Recorder:
         self.instance = instance
         self.heartbeat_interval = heartbeat_interval
         self._heartbeat_task: asyncio.Task | None = None
+        # What the database could not take is also on disk (calls.record_spool), once each.
+        self.spool = spool
+        self._spooled_calls: dict[uuid.UUID, dict] = {}
+        self._spooled_turns: set[tuple[uuid.UUID, int]] = set()
+        # One batch at a time: a batch written must never clear the spool of one that failed.
+        self._flush_lock = asyncio.Lock()
         self._calls: dict[uuid.UUID, _CallState] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -159,15 +169,28 @@ class Recorder:
             if await self.flush():
                 continue
             if loop.time() >= deadline:
+                where = f"; they are in {self.spool.path} for the next start" if self.spool else ""
                 logger.error(
-                    "database unavailable: %d calls' records could not be written", self.pending
+                    "database unavailable: %d calls' records could not be written%s",
+                    self.pending,
+                    where,
                 )
+                self._close_spool()
                 return False
             await asyncio.sleep(min(1.0, max(0.0, deadline - loop.time())))
+        self._close_spool()
         return True
+
+    def _close_spool(self) -> None:
+        if self.spool is not None:
+            self.spool.close()
 
     async def flush(self) -> bool:
         """Write what is pending now; True on success (or nothing to do)."""
+        async with self._flush_lock:
+            return await self._flush()
+
+    async def _flush(self) -> bool:
         calls, turns, ended = [], [], []
         for call_uuid, state in self._calls.items():
             if state.dirty:
@@ -184,9 +207,14 @@ class Recorder:
             state.turns = []
         try:
             result: BatchResult = await database_sync_to_async(write_batch)(calls, turns)
+        except asyncio.CancelledError:
+            # Stopped mid-write: keep the batch (writing it twice changes nothing).
+            self._restore(taken, turns)
+            raise
         except Exception as error:
             # write_batch raises only when the database is away: keep everything for a retry.
             self._restore(taken, turns)
+            await self._spool_pending()
             if self._outage_since is None:
                 self._outage_since = time.monotonic()
                 metrics.RECORDS_STUCK.set(1)
@@ -196,6 +224,11 @@ class Recorder:
                     self.pending,
                 )
             return False
+        if self.spool is not None and self.spool.size:
+            # This batch held everything spooled (a failed batch is restored whole).
+            await asyncio.to_thread(self.spool.clear)
+            self._spooled_calls.clear()
+            self._spooled_turns.clear()
         if self._outage_since is not None:
             logger.warning("database is back: call records written")
             self._outage_since = None
@@ -216,6 +249,55 @@ class Recorder:
                 del self._calls[call_uuid]
         self.batches_written += 1
         return True
+
+    async def _spool_pending(self) -> None:
+        """Put on disk what is pending and not there yet: each call's fields whole (so that
+        the next process can end it), each turn once."""
+        if self.spool is None:
+            return
+        entries, calls, turns = [], {}, set()
+        for call_uuid, state in self._calls.items():
+            if not (state.dirty or state.turns) or "uuid" not in state.fields:
+                continue
+            if self._spooled_calls.get(call_uuid) != state.fields:
+                calls[call_uuid] = dict(state.fields)
+                entries.append(call_entry(calls[call_uuid]))
+            for turn in state.turns:
+                if (call_uuid, turn["sequence"]) not in self._spooled_turns:
+                    turns.add((call_uuid, turn["sequence"]))
+                    entries.append(turn_entry(call_uuid, turn))
+        if not entries:
+            return
+        try:
+            await asyncio.to_thread(self.spool.append, entries)
+        except OSError as error:
+            logger.error("cannot spool call records to %s (%s)", self.spool.path, error)
+            return
+        self._spooled_calls.update(calls)
+        self._spooled_turns |= turns
+
+    async def recover(self) -> int:
+        """Open the spool and take over the records stopped processes left in it (written with
+        the next batch); returns how many calls they were about."""
+        if self.spool is None:
+            return 0
+        try:
+            entries = await asyncio.to_thread(self.spool.open)
+        except OSError as error:
+            logger.error(
+                "cannot open the record spool in %s (%s): records wait in memory only",
+                self.spool.directory,
+                error,
+            )
+            self.spool = None
+            return 0
+        recovered = adopt_spooled(self._calls, entries)
+        if recovered:
+            self._wake.set()
+            logger.warning(
+                "recovered the records of %d calls of a stopped process from the spool", recovered
+            )
+        return recovered
 
     def _restore(self, taken: dict, turns: list[tuple[uuid.UUID, dict]]) -> None:
         by_call: dict[uuid.UUID, list[dict]] = {}
@@ -250,3 +332,32 @@ class Recorder:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
                 self._wake.set()
+
+
+def adopt_spooled(calls: dict[uuid.UUID, _CallState], entries: list[dict]) -> int:
+    """Merge a stopped process's spooled records into `calls`; its calls that had not ended
+    are ended as failed, "server stopped", at their last sign of life."""
+    adopted: set[uuid.UUID] = set()
+    for entry in entries:
+        kind, call_uuid, fields = decode(entry)
+        state = calls.setdefault(call_uuid, _CallState(fields={}, dirty=False))
+        adopted.add(call_uuid)
+        if kind == "call":
+            state.fields.update(fields)
+            state.dirty = True
+        elif all(turn["sequence"] != fields["sequence"] for turn in state.turns):
+            state.turns.append(fields)
+    for call_uuid in adopted:
+        state = calls[call_uuid]
+        fields = state.fields
+        state.ended = True
+        if "uuid" not in fields or fields.get("status") == CallStatus.ENDED:
+            continue
+        signs = [fields[k] for k in ("started_at", "heartbeat_at") if fields.get(k)]
+        fields.update(
+            status=CallStatus.ENDED,
+            outcome=fields.get("outcome") or CallOutcome.FAILED,
+            end_reason=SERVER_STOPPED,
+            ended_at=max(signs) if signs else timezone.now(),
+        )
+    return len(adopted)

@@ -29,6 +29,7 @@ from calls.agent.base import get_agent
 from calls.models import CallOutcome, CallStatus
 from calls.prompts import BUSY, prompt, prompt_sentences
 from calls.reconcile import end_orphaned_calls_now_and_then, process_instance
+from calls.record_spool import RecordSpool
 from calls.recorder import Recorder
 from calls.session import CallServices, CallSession, SessionConfig
 from calls.voice.player import FrameClock
@@ -92,7 +93,9 @@ class AudioSocketServer:
         self.services = CallServices(
             clock=FrameClock(),
             recorder=Recorder(
-                instance=process_instance(), heartbeat_interval=settings.CALL_HEARTBEAT_INTERVAL
+                instance=process_instance(),
+                heartbeat_interval=settings.CALL_HEARTBEAT_INTERVAL,
+                spool=RecordSpool(settings.RECORDER_SPOOL_DIR, process_instance()),
             ),
             tts=TTSCache(get_tts_engine(), self.tts_executor, PromptStore(settings.TTS_CACHE_DIR)),
             stt=get_stt_engine(),
@@ -129,6 +132,7 @@ class AudioSocketServer:
             self._status = StatusEndpoint(self, self.config.metrics_host, self.config.metrics_port)
             self._status.start()
         self.clock.start()
+        await self.recorder.recover()  # records a stopped process left in the spool
         self.recorder.start()
         self._server = await asyncio.start_server(
             self._accept,
@@ -219,10 +223,6 @@ class AudioSocketServer:
             return
 
         call_uuid = first.uuid
-        if call_uuid in self.sessions:
-            logger.warning("call %s is already connected; refusing a second connection", call_uuid)
-            await connection.hang_up_and_close()
-            return
         if await self.recorder.call_is_final(call_uuid):
             # A finished call is final: a reconnect with its UUID must not rewrite its outcome.
             logger.warning(
@@ -230,6 +230,11 @@ class AudioSocketServer:
                 call_uuid,
                 peer,
             )
+            await connection.hang_up_and_close()
+            return
+        # From here to the session's registration nothing awaits: one connection per UUID.
+        if call_uuid in self.sessions:
+            logger.warning("call %s is already connected; refusing a second connection", call_uuid)
             await connection.hang_up_and_close()
             return
         if len(self.sessions) >= self.config.max_calls:
