@@ -37,6 +37,7 @@ ROUTE_FLUSH_TIMEOUT = 1.0  # seconds the hang-up waits for the call's outcome to
 # A caller's words cut off by their hang-up: kept when at least this long, transcribed this fast.
 MIN_LAST_WORDS_MS = 400
 LAST_WORDS_TIMEOUT = 10.0
+EARLY_AUDIO_MS = 2000  # caller audio kept from before the call is answered
 KEYED_ENTRY_PAUSE = 2.0  # seconds without a key that end a keypad entry (or "#")
 
 
@@ -254,6 +255,7 @@ class CallSession:
         self.endpointer = Endpointer(WebRTCVAD(), sample_rate, self.services.endpoint)
         self.recorder.call_updated(self.uuid, sample_rate=sample_rate)
         self.clock.register(self.player)
+        self._feed_inbound()  # what the caller said before the answer
 
     def _send_frame(self, data: bytes) -> None:
         if self.connection.stalled:
@@ -316,10 +318,18 @@ class CallSession:
                 f"audio changed from {self.sample_rate} Hz to {packet.sample_rate} Hz mid-call"
             )
         self.frames_in += 1
-        if self.endpointer is None:
-            return  # the first frames, before the call is answered
         # Asterisk sends 20 ms frames; other sizes are re-cut so the VAD always sees 20 ms.
         self._inbound += packet.payload
+        if self.endpointer is None:
+            # Before the call is answered: the caller may already be talking (bunched audio
+            # comes in one read with the first frame), so the last 2 s are kept for the VAD.
+            excess = len(self._inbound) - frame_size(self.sample_rate, EARLY_AUDIO_MS)
+            if excess > 0:
+                del self._inbound[: excess + excess % 2]
+            return
+        self._feed_inbound()
+
+    def _feed_inbound(self) -> None:
         size = frame_size(self.sample_rate, FRAME_MS)
         # Frames that came in one read were spoken one after another, ending now; but bunched
         # audio never puts a frame before the call began or before the frames already heard.
