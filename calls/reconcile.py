@@ -11,6 +11,7 @@ import socket
 from datetime import timedelta
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -106,9 +107,12 @@ def _end(pks: set[int], reason: str, from_status: str) -> int:
     return ended
 
 
-async def end_orphaned_calls_now_and_then(stale_after: timedelta, interval: float) -> None:
+async def end_orphaned_calls_now_and_then() -> None:
     """A server's own timer: at start-up the calls a dead process of this host left in
-    progress, then every `interval` s any process's calls whose heartbeat stopped."""
+    progress, then every CALL_RECONCILE_INTERVAL s any process's calls whose heartbeat
+    stopped for CALL_STALE_AFTER s."""
+    stale_after = timedelta(seconds=settings.CALL_STALE_AFTER)
+    interval = settings.CALL_RECONCILE_INTERVAL
     at_start_up = True
     while True:
         try:

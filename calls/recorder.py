@@ -61,6 +61,7 @@ class Recorder:
         self._spooled_turns: set[tuple[uuid.UUID, int]] = set()
         # One batch at a time: a batch written must never clear the spool of one that failed.
         self._flush_lock = asyncio.Lock()
+        self._refused: set[uuid.UUID] = set()
         self._calls: dict[uuid.UUID, _CallState] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -84,6 +85,8 @@ class Recorder:
         self.live.call_changed(state.fields)
 
     def call_updated(self, call_uuid: uuid.UUID, **fields) -> None:
+        if call_uuid in self._refused:
+            return
         state = self._calls[call_uuid]
         state.fields.update(fields)
         state.dirty = True
@@ -91,6 +94,9 @@ class Recorder:
         self.live.call_changed(state.fields)
 
     def call_ended(self, call_uuid: uuid.UUID, **fields) -> None:
+        if call_uuid in self._refused:
+            self._refused.discard(call_uuid)  # the refused session's last word
+            return
         state = self._calls[call_uuid]
         state.fields.update(fields)
         state.dirty = True
@@ -99,21 +105,27 @@ class Recorder:
         self.live.call_changed(state.fields)
 
     def turn(self, call_uuid: uuid.UUID, **fields) -> None:
+        if call_uuid in self._refused:
+            return
         self._calls[call_uuid].turns.append(fields)
         self._wake.set()
         self.live.turn_spoken(call_uuid, fields)
+
+    def refuse(self, call_uuid: uuid.UUID) -> None:
+        """The session under this UUID reused a finished call's: nothing it says is recorded
+        (the row in the database stays as it was), up to its call_ended."""
+        self._refused.add(call_uuid)
+        self._calls.pop(call_uuid, None)
 
     def has_ended(self, call_uuid: uuid.UUID) -> bool:
         """This process ended the call (its record may still be on its way to the database)."""
         state = self._calls.get(call_uuid)
         return state is not None and state.ended
 
-    async def call_is_final(self, call_uuid: uuid.UUID) -> bool:
-        """The call has ended (here, or in the database): a connection reusing its UUID is
-        refused. When the database cannot say within FINAL_CHECK_TIMEOUT the call is taken; the
-        batch writer still never changes an ended call's row."""
-        if self.has_ended(call_uuid):
-            return True
+    async def stored_as_ended(self, call_uuid: uuid.UUID) -> bool:
+        """The database has the call as ended: a connection reusing its UUID is refused. When
+        the database cannot say within FINAL_CHECK_TIMEOUT, no; the batch writer still never
+        changes an ended call's row."""
         try:
             return await asyncio.wait_for(
                 database_sync_to_async(call_has_ended)(call_uuid), FINAL_CHECK_TIMEOUT

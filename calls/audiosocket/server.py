@@ -18,7 +18,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import connections
@@ -26,6 +25,7 @@ from django.utils import timezone
 
 from calls import metrics
 from calls.agent.base import get_agent
+from calls.conversation import converse
 from calls.models import CallOutcome, CallStatus
 from calls.prompts import BUSY, prompt, prompt_sentences
 from calls.reconcile import end_orphaned_calls_now_and_then, process_instance
@@ -45,6 +45,7 @@ from .status import StatusEndpoint
 logger = logging.getLogger(__name__)
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+REUSED_UUID = "call %s has already ended: refusing a connection that reuses its UUID from %s"
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 
@@ -150,11 +151,7 @@ class AudioSocketServer:
             for sentence in prompt_sentences(self.config.language)
         }
         self._warm_tasks.add(asyncio.ensure_future(self._warm_stt()))
-        self._reconciler = asyncio.ensure_future(
-            end_orphaned_calls_now_and_then(
-                timedelta(seconds=settings.CALL_STALE_AFTER), settings.CALL_RECONCILE_INTERVAL
-            )
-        )
+        self._reconciler = asyncio.ensure_future(end_orphaned_calls_now_and_then())
 
     async def _warm(self, text: str, rate: int) -> None:
         try:
@@ -223,16 +220,11 @@ class AudioSocketServer:
             return
 
         call_uuid = first.uuid
-        if await self.recorder.call_is_final(call_uuid):
+        if self.recorder.has_ended(call_uuid):
             # A finished call is final: a reconnect with its UUID must not rewrite its outcome.
-            logger.warning(
-                "call %s has already ended: refusing a connection that reuses its UUID from %s",
-                call_uuid,
-                peer,
-            )
+            logger.warning(REUSED_UUID, call_uuid, peer)
             await connection.hang_up_and_close()
             return
-        # From here to the session's registration nothing awaits: one connection per UUID.
         if call_uuid in self.sessions:
             logger.warning("call %s is already connected; refusing a second connection", call_uuid)
             await connection.hang_up_and_close()
@@ -241,15 +233,28 @@ class AudioSocketServer:
             await self._turn_away(call_uuid, connection, packets[1:])
             return
 
-        session = self._new_session(call_uuid, connection)
+        # Asked while the call starts (its media flows meanwhile); awaited before a word is said.
+        check = asyncio.ensure_future(self.recorder.stored_as_ended(call_uuid))
+        session = self._new_session(
+            call_uuid, connection, on_answer=lambda s: self._answer_if_new(s, check)
+        )
         self.sessions[call_uuid] = session
         metrics.ACTIVE_CALLS.inc()
         metrics.CALLS_STARTED.inc()
         try:
             await session.run(packets[1:])
         finally:
+            check.cancel()
             del self.sessions[call_uuid]
             metrics.ACTIVE_CALLS.dec()
+
+    async def _answer_if_new(self, session: CallSession, stored_as_ended: asyncio.Future) -> None:
+        if not await stored_as_ended:
+            await converse(session)
+            return
+        logger.warning(REUSED_UUID, session.uuid, session.connection.peer)
+        self.recorder.refuse(session.uuid)
+        await session.end("refused: the UUID of a call that has ended", CallOutcome.FAILED)
 
     async def _turn_away(self, call_uuid: uuid.UUID, connection: CallConnection, packets) -> None:
         """Above max_calls: a short busy message, then hang-up, recorded as a failed call."""
