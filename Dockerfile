@@ -17,7 +17,7 @@ COPY . .
 RUN DJANGO_ENV=production SECRET_KEY=build-only ALLOWED_HOSTS=localhost \
     STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput \
  && useradd --system --uid 1000 --home-dir /app callcenter \
- && mkdir -p /var/lib/callcenter/prompts \
+ && mkdir -p /var/lib/callcenter/prompts /var/lib/callcenter/record-spool \
  && chown -R callcenter /app /var/lib/callcenter
 
 USER callcenter

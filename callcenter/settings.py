@@ -250,6 +250,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
     "render-prompts": {"task": "calls.tasks.render_prompts", "schedule": crontab(hour=4, minute=0)},
+    # Calls left in progress by a server process that died are ended (see CALL_STALE_AFTER).
+    "end-orphaned-calls": {"task": "calls.tasks.end_orphaned_calls", "schedule": 60.0},
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
@@ -463,6 +465,21 @@ AUDIOSOCKET_METRICS_HOST = env.str("AUDIOSOCKET_METRICS_HOST", default="127.0.0.
 # and every allow-list sees the TCP peer. Name your proxy exactly: a client anywhere else can
 # write the header (callcenter/client_address.py).
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# --- Call records (calls/recorder.py) ---------------------------------------------------------
+
+# Every CALL_HEARTBEAT_INTERVAL s each call in progress says its process is alive; one silent
+# for CALL_STALE_AFTER s was left by a process that died, and is ended as "server stopped"
+# (at a server's start-up, by each server every CALL_RECONCILE_INTERVAL s and by Celery beat).
+# So is a call the dialplan announced (POST /calls/<uuid>/caller) that never connected.
+CALL_HEARTBEAT_INTERVAL = env.float("CALL_HEARTBEAT_INTERVAL", default=30.0)
+CALL_STALE_AFTER = env.float("CALL_STALE_AFTER", default=180.0)
+CALL_RECONCILE_INTERVAL = env.float("CALL_RECONCILE_INTERVAL", default=60.0)
+# While the database is away the records wait in memory and, fsync'd, in a file here, read back
+# by the next process to start (on this host) should this one be stopped before they are written.
+RECORDER_SPOOL_DIR = Path(
+    env.str("RECORDER_SPOOL_DIR", default="") or BASE_DIR / "var" / "record-spool"
+)
 
 # --- Health and metrics of the web process ---------------------------------------------------
 

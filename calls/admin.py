@@ -12,7 +12,7 @@ from callcenter.audit import log_export
 from callcenter.csv_export import csv_response, dated_filename
 
 from . import reports
-from .models import Call, Turn, TurnRole
+from .models import Call, QuarantinedRecord, Turn, TurnRole
 
 CALL_CSV_HEADER = [
     "Started",
@@ -201,3 +201,14 @@ class TurnAdmin(BoundedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     def call_link(self, turn: Turn) -> str:
         url = reverse("admin:calls_call_change", args=[turn.call_id])
         return format_html('<a href="{}">{}</a>', url, str(turn.call.uuid)[:8])
+
+
+@admin.register(QuarantinedRecord)
+class QuarantinedRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Records the database refused (the recorder wrote every other one): staff read the reason
+    and the record as it was, to fix the cause and enter it again."""
+
+    list_display = ("created_at", "kind", "call_uuid", "error")
+    list_filter = ("kind",)
+    search_fields = ("=call_uuid",)
+    readonly_fields = ("created_at", "kind", "call_uuid", "payload", "error")

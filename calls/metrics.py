@@ -47,3 +47,13 @@ def observe_turn(**stage_ms: int | None) -> None:
     for stage, ms in stage_ms.items():
         if ms is not None:
             TURN_STAGES[stage].observe(ms / 1000)
+
+
+RECORDS_QUARANTINED = Counter(
+    "callcenter_records_quarantined",
+    "Call or turn records the database refused, kept in the quarantine table instead.",
+    ["kind"],
+)
+RECORDS_STUCK = Gauge(
+    "callcenter_records_stuck", "1 while this process cannot write its call records."
+)

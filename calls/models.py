@@ -11,6 +11,8 @@ class Language(models.TextChoices):
 
 
 class CallStatus(models.TextChoices):
+    # The dialplan handed over the caller's number (POST /calls/<uuid>/caller); no audio yet.
+    ANNOUNCED = "announced", "Announced, not connected"
     IN_PROGRESS = "in_progress", "In progress"
     ENDED = "ended", "Ended"
 
@@ -59,6 +61,13 @@ class Call(models.Model):
         help_text="End of the caller's speech to the bot's first reply frame, averaged.",
     )
     wrapped_up_at = models.DateTimeField(null=True, blank=True)
+    # Whose call it is while it lasts, so that the calls of a process that died can be ended.
+    instance = models.CharField(
+        max_length=64, blank=True, help_text="The server process serving it (host:pid:id)."
+    )
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="That process's last sign of life during the call."
+    )
 
     class Meta:
         ordering = ["-started_at"]
@@ -126,3 +135,22 @@ class Turn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_role_display()}: {self.text[:60]}"
+
+
+class QuarantinedRecord(models.Model):
+    """A call or turn record the database refused (a constraint, a value out of range): kept
+    here as it was, with the reason, so the recorder writes every other record and staff can
+    see, fix and re-enter this one. A table, not a file: staff reach it in the admin, and it is
+    shared by every AudioSocket host."""
+
+    call_uuid = models.UUIDField("call UUID", db_index=True)
+    kind = models.CharField(max_length=8, help_text="'call' or 'turn'.")
+    payload = models.JSONField(help_text="The record as the recorder tried to write it.")
+    error = models.TextField(help_text="What the database said.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Quarantined {self.kind} of call {self.call_uuid}"

@@ -39,6 +39,7 @@ ROUTE_FLUSH_TIMEOUT = 1.0  # seconds the hang-up waits for the call's outcome to
 # A caller's words cut off by their hang-up: kept when at least this long, transcribed this fast.
 MIN_LAST_WORDS_MS = 400
 LAST_WORDS_TIMEOUT = 10.0
+EARLY_AUDIO_MS = 2000  # caller audio kept from before the call is answered
 KEYED_ENTRY_PAUSE = 2.0  # seconds without a key that end a keypad entry (or "#")
 
 
@@ -155,6 +156,7 @@ class CallSession:
         self._inbound = bytearray()
         self._loop = asyncio.get_running_loop()
         self._t0 = self._loop.time()
+        self._audio_ms = 0  # call time of the last caller frame fed to the endpointer
         self._sequence = 0
         self._tasks: set[asyncio.Task] = set()
 
@@ -257,6 +259,7 @@ class CallSession:
         self.endpointer = Endpointer(WebRTCVAD(), sample_rate, self.services.endpoint)
         self.recorder.call_updated(self.uuid, sample_rate=sample_rate)
         self.clock.register(self.player)
+        self._feed_inbound()  # what the caller said before the answer
 
     def _send_frame(self, data: bytes) -> None:
         if self.connection.stalled:
@@ -335,17 +338,28 @@ class CallSession:
         duration_ms = len(packet.payload) * 500 / self.sample_rate  # 16-bit samples
         if not self.inbound_audio.admit(duration_ms, self._loop.time()):
             return  # ahead of real time by more than the slack: dropped, never analysed
-        if self.endpointer is None:
-            return  # the first frames, before the call is answered
         # Asterisk sends 20 ms frames; other sizes are re-cut so the VAD always sees 20 ms.
         self._inbound += packet.payload
+        if self.endpointer is None:
+            # Before the call is answered: the caller may already be talking (bunched audio
+            # comes in one read with the first frame), so the last 2 s are kept for the VAD.
+            excess = len(self._inbound) - frame_size(self.sample_rate, EARLY_AUDIO_MS)
+            if excess > 0:
+                del self._inbound[: excess + excess % 2]
+            return
+        self._feed_inbound()
+
+    def _feed_inbound(self) -> None:
         size = frame_size(self.sample_rate, FRAME_MS)
-        # Frames that came in one read were spoken one after another, ending now.
-        at_ms = self.elapsed_ms() - (len(self._inbound) // size - 1) * FRAME_MS
+        # Frames that came in one read were spoken one after another, ending now; but bunched
+        # audio never puts a frame before the call began or before the frames already heard.
+        now_ms = self.elapsed_ms()
+        at_ms = now_ms - (len(self._inbound) // size - 1) * FRAME_MS
         while len(self._inbound) >= size:
             frame = bytes(self._inbound[:size])
             del self._inbound[:size]
-            events = self.endpointer.feed(frame, at_ms)
+            self._audio_ms = min(now_ms, max(at_ms, self._audio_ms))
+            events = self.endpointer.feed(frame, self._audio_ms)
             at_ms += FRAME_MS
             for event in events:
                 if isinstance(event, SpeechStarted):

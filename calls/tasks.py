@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from callcenter.publisher import publish
 
+from . import reconcile
 from .models import Call, CallStatus, Turn
 from .voice.tts import TTSError
 from .voice.tts_cache import COMMON_SAMPLE_RATES, render_fixed_prompts
@@ -72,6 +73,13 @@ def wrap_up_pending_calls(limit: int = 500) -> int:
     for call_uuid in uuids:
         wrap_up_call.delay(str(call_uuid))
     return len(uuids)
+
+
+@shared_task
+def end_orphaned_calls() -> int:
+    """Calls left in progress by a server process that died (no heartbeat for
+    CALL_STALE_AFTER), and announced calls that never connected, are ended as failed."""
+    return reconcile.end_orphaned_calls(stale_after=timedelta(seconds=settings.CALL_STALE_AFTER))
 
 
 @shared_task

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from callcenter.client_address import client_address, in_networks, parse_networks
 from orders.services import normalize_phone
 
-from .models import Call, CallOutcome
+from .models import Call, CallOutcome, CallStatus
 
 DONE_OUTCOMES = (CallOutcome.ORDER_PLACED, CallOutcome.INFO_GIVEN)
 
@@ -52,5 +52,15 @@ def call_caller(request, call_uuid: uuid.UUID):
     number = normalize_phone(raw) if raw else ""
     if raw and number is None:
         number = raw[:32]  # an internal extension or a withheld number: keep it as given
-    Call.objects.update_or_create(uuid=call_uuid, defaults={"caller_number": number})
+    # Announced, not in progress: a call that never connects is no live call (calls.reconcile
+    # ends it later). A call that has ended is final and keeps the number it had.
+    call, created = Call.objects.get_or_create(
+        uuid=call_uuid, defaults={"caller_number": number, "status": CallStatus.ANNOUNCED}
+    )
+    if not created:
+        if call.status == CallStatus.ENDED:
+            return _text("ended", status=409)
+        Call.objects.filter(pk=call.pk).exclude(status=CallStatus.ENDED).update(
+            caller_number=number
+        )
     return _text("ok")

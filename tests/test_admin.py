@@ -4,7 +4,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from calls.models import CallOutcome, TurnRole
+from calls.models import CallOutcome, QuarantinedRecord, TurnRole
 from catalog.models import Tire
 from orders.models import Order, OrderStatus
 from tests.factories import make_call, make_order, make_tire, make_turn
@@ -19,6 +19,9 @@ def one_of_everything():
     make_turn(call, role=TurnRole.BOT, text="Hello, this is the tire shop.")
     make_turn(call, role=TurnRole.CALLER, text="Four summer tires 205/55 R16, please.")
     order = make_order(tire=tire, source_call_id=call.pk)
+    QuarantinedRecord.objects.create(
+        call_uuid=call.uuid, kind="turn", payload={"start_ms": -1400}, error="CHECK failed"
+    )
     return {"tire": tire, "call": call, "order": order}
 
 
@@ -40,7 +43,15 @@ def test_every_registered_model_has_working_list_add_and_change_pages(
         if model_admin.has_add_permission(staff_client.request().wsgi_request):
             assert staff_client.get(_admin_url(model, "add")).status_code == 200, model
         checked.append(model.__name__)
-    assert sorted(checked) == ["Brand", "Call", "Notification", "Order", "Tire", "Turn"]
+    assert sorted(checked) == [
+        "Brand",
+        "Call",
+        "Notification",
+        "Order",
+        "QuarantinedRecord",
+        "Tire",
+        "Turn",
+    ]
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client, one_of_everything):

@@ -21,8 +21,11 @@ from django.utils import timezone
 
 from calls import metrics
 from calls.agent.base import get_agent
+from calls.conversation import converse
 from calls.models import CallOutcome, CallStatus
 from calls.prompts import BUSY, prompt, prompt_sentences
+from calls.reconcile import end_orphaned_calls_now_and_then, process_instance
+from calls.record_spool import RecordSpool
 from calls.recorder import Recorder
 from calls.session import CallServices, CallSession, SessionConfig
 from calls.voice.player import FrameClock
@@ -39,6 +42,7 @@ from .status import StatusEndpoint
 logger = logging.getLogger(__name__)
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+REUSED_UUID = "call %s has already ended: refusing a connection that reuses its UUID from %s"
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 # Open files the process needs besides its connections: database, Redis, engines, logs.
 RESERVED_FILES = 256
@@ -95,7 +99,11 @@ class AudioSocketServer:
         )
         self.services = CallServices(
             clock=FrameClock(),
-            recorder=Recorder(),
+            recorder=Recorder(
+                instance=process_instance(),
+                heartbeat_interval=settings.CALL_HEARTBEAT_INTERVAL,
+                spool=RecordSpool(settings.RECORDER_SPOOL_DIR, process_instance()),
+            ),
             tts=TTSCache(get_tts_engine(), self.tts_executor, PromptStore(settings.TTS_CACHE_DIR)),
             stt=get_stt_engine(),
             stt_executor=self.stt_executor,
@@ -124,6 +132,7 @@ class AudioSocketServer:
         self._server: asyncio.Server | None = None
         self._status: StatusEndpoint | None = None
         self.accepting = False
+        self._reconciler: asyncio.Future | None = None
 
     @property
     def port(self) -> int:
@@ -161,6 +170,7 @@ class AudioSocketServer:
             self._status = StatusEndpoint(self, self.config.metrics_host, self.config.metrics_port)
             self._status.start()
         self.clock.start()
+        await self.recorder.recover()  # records a stopped process left in the spool
         self.recorder.start()
         self._server = await asyncio.start_server(
             self._accept,
@@ -178,6 +188,7 @@ class AudioSocketServer:
             for sentence in prompt_sentences(self.config.language)
         }
         self._warm_tasks.add(asyncio.ensure_future(self._warm_stt()))
+        self._reconciler = asyncio.ensure_future(end_orphaned_calls_now_and_then())
 
     async def _warm(self, text: str, rate: int) -> None:
         try:
@@ -262,6 +273,11 @@ class AudioSocketServer:
             self._pending -= 1
 
         call_uuid = first.uuid
+        if self.recorder.has_ended(call_uuid):
+            # A finished call is final: a reconnect with its UUID must not rewrite its outcome.
+            logger.warning(REUSED_UUID, call_uuid, peer)
+            await connection.hang_up_and_close()
+            return
         if call_uuid in self.sessions:
             logger.warning("call %s is already connected; refusing a second connection", call_uuid)
             await connection.hang_up_and_close()
@@ -270,15 +286,28 @@ class AudioSocketServer:
             await self._turn_away(call_uuid, connection, packets[1:])
             return
 
-        session = self._new_session(call_uuid, connection)
+        # Asked while the call starts (its media flows meanwhile); awaited before a word is said.
+        check = asyncio.ensure_future(self.recorder.stored_as_ended(call_uuid))
+        session = self._new_session(
+            call_uuid, connection, on_answer=lambda s: self._answer_if_new(s, check)
+        )
         self.sessions[call_uuid] = session
         metrics.ACTIVE_CALLS.inc()
         metrics.CALLS_STARTED.inc()
         try:
             await session.run(packets[1:])
         finally:
+            check.cancel()
             del self.sessions[call_uuid]
             metrics.ACTIVE_CALLS.dec()
+
+    async def _answer_if_new(self, session: CallSession, stored_as_ended: asyncio.Future) -> None:
+        if not await stored_as_ended:
+            await converse(session)
+            return
+        logger.warning(REUSED_UUID, session.uuid, session.connection.peer)
+        self.recorder.refuse(session.uuid)
+        await session.end("refused: the UUID of a call that has ended", CallOutcome.FAILED)
 
     async def _turn_away(self, call_uuid: uuid.UUID, connection: CallConnection, packets) -> None:
         """Above max_calls: a short busy message, then hang-up, recorded as a failed call."""
@@ -332,6 +361,8 @@ class AudioSocketServer:
                 _, pending = await asyncio.wait(pending, timeout=5)
                 for task in pending:
                     task.cancel()
+        if self._reconciler is not None:
+            self._reconciler.cancel()
         await self.clock.stop()
         written = await self.recorder.close()
         if self._log_timer is not None:

@@ -90,12 +90,15 @@ class Endpointer:
         self._in_speech = False
         self._started_ms = 0
         self._last_speech_ms = 0
+        self._last_at_ms = 0
 
     @property
     def in_speech(self) -> bool:
         return self._in_speech
 
     def feed(self, frame: bytes, at_ms: int) -> list[SpeechStarted | Utterance]:
+        # Call time never runs backwards here, so no offset or duration it gives is negative.
+        at_ms = self._last_at_ms = max(at_ms, self._last_at_ms)
         speech = self.vad.is_speech(frame, self.sample_rate)
         config = self.config
         if not self._in_speech:
@@ -106,7 +109,7 @@ class Endpointer:
             self._in_speech = True
             self._frames = list(self._preroll)
             self._preroll.clear()
-            self._started_ms = at_ms - len(self._frames) * FRAME_MS
+            self._started_ms = max(0, at_ms - len(self._frames) * FRAME_MS)
             self._last_speech_ms = at_ms
             self._silence_run = 0
             return [SpeechStarted(self._started_ms)]
@@ -125,7 +128,7 @@ class Endpointer:
         """The utterance in progress, cut where it stands (the call ended mid-sentence)."""
         if not self._in_speech:
             return None
-        return self._finish(at_ms, cut=True)
+        return self._finish(max(at_ms, self._last_at_ms), cut=True)
 
     def _finish(self, at_ms: int, cut: bool) -> Utterance:
         # Keep a little of the trailing silence (recognisers like a soft ending), not all of it.

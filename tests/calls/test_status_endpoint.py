@@ -21,7 +21,7 @@ def _server(**changes) -> SimpleNamespace:
         "accepting": True,
         "sessions": {},
         "config": SimpleNamespace(max_calls=200),
-        "recorder": SimpleNamespace(pending=0, outage=False),
+        "recorder": SimpleNamespace(pending=0, outage=False, stuck_seconds=None, quarantined=0),
         "clock": SimpleNamespace(last_tick=time.monotonic()),
     }
     return SimpleNamespace(**{**state, **changes})
@@ -53,10 +53,12 @@ def test_a_draining_server_is_unhealthy():
 
 
 def test_a_database_outage_is_reported_but_calls_go_on():
-    recorder = SimpleNamespace(pending=7, outage=True)
+    recorder = SimpleNamespace(pending=7, outage=True, stuck_seconds=12.04, quarantined=0)
     healthy, body = status.health(_server(recorder=recorder), time.monotonic())
     assert healthy is True  # the recorder keeps the records in memory meanwhile
     assert body["database_writes_failing"] is True and body["records_pending"] == 7
+    # ...but whoever watches the process is told that records are stuck.
+    assert body["status"] == "degraded" and body["records_stuck_seconds"] == 12.0
 
 
 def _get(port: int, path: str) -> tuple[int, str]:

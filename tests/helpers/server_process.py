@@ -1,11 +1,15 @@
 """Starts the real `manage.py run_audiosocket` as a subprocess for tests, on a free port."""
 
+import atexit
+import functools
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,6 +38,13 @@ def database_url() -> str:
     credentials = f"{user}{password}@" if user else ""
     host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
     return f"postgres://{credentials}{host}:{port}/{db['NAME']}"
+
+
+@functools.cache
+def _spool_dir() -> str:
+    path = tempfile.mkdtemp(prefix="record-spool-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 @dataclass
@@ -88,6 +99,9 @@ def launch(
         # Celery tasks run in the process itself, as on the embedded default, unless a test
         # gives a broker: nothing is left queued in the developer's Redis.
         "CELERY_BROKER_URL": "",
+        # Records a killed test server left in its spool are not replayed into the next test's
+        # database: the test run has a spool directory of its own (a test may give one).
+        "RECORDER_SPOOL_DIR": _spool_dir(),
         **(env or {}),
     }
     process = subprocess.Popen(
