@@ -18,6 +18,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
+from calls.models import QuarantinedRecord
 from catalog.models import Tire
 from orders.models import Notification, NotificationStatus, Order, OrderStatus
 from tests.factories import (
@@ -56,6 +57,7 @@ WHO_MAY_RUN = {
     ("calls.call", "export_csv"): MANAGERS,
     ("calls.call", "delete_selected"): SUPERUSER_ONLY,
     ("calls.turn", "delete_selected"): SUPERUSER_ONLY,
+    ("calls.quarantinedrecord", "delete_selected"): SUPERUSER_ONLY,
     ("auth.user", "delete_selected"): SUPERUSER_ONLY,
     ("auth.group", "delete_selected"): SUPERUSER_ONLY,
     # django-axes' lock-out records (callcenter/admin.py)
@@ -121,6 +123,9 @@ def shop(actor):
     call = make_call(caller_number="+380671234567")
     make_turn(call)
     make_turn(make_call())
+    QuarantinedRecord.objects.create(
+        call_uuid=call.uuid, kind="turn", payload={"sequence": 1}, error="a refused value"
+    )
     make_tire(sku="SPARE-1")  # no orders: deletable
     make_brand(name="Spare brand")  # no tires: deletable
     Group.objects.create(name="Spare group")

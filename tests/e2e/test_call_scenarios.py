@@ -103,11 +103,12 @@ async def test_the_bot_says_goodbye_and_hangs_up(server):
 
 
 async def test_callers_at_the_same_time_each_keep_their_own_conversation(server):
+    # Size and season in one breath: with both, the bot answers about that size at once.
     sizes = {
-        "Two hundred five, fifty five, R sixteen": ("205", "55", "16"),
-        "One hundred eighty five, sixty five, R fourteen": ("185", "65", "14"),
-        "Two hundred thirty five, forty five, R eighteen": ("235", "45", "18"),
-        "Two hundred twenty five, forty five, R seventeen": ("225", "45", "17"),
+        "Winter tires, two hundred five, fifty five, R sixteen": ("205", "55", "16"),
+        "Winter tires, one hundred eighty five, sixty five, R fourteen": ("185", "65", "14"),
+        "Winter tires, two hundred thirty five, forty five, R eighteen": ("235", "45", "18"),
+        "Winter tires, two hundred twenty five, forty five, R seventeen": ("225", "45", "17"),
     }
 
     async def caller(text: str):

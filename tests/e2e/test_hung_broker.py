@@ -37,7 +37,8 @@ REDIS_DB = 3
 
 
 def _model(body: dict) -> dict:
-    """The scripted model: orders on a yes, searches otherwise, and says what its tools did."""
+    """The scripted model: reads the order back when asked for one, orders on a yes (to that
+    read-back), searches otherwise, and says what its tools did."""
     last = body["messages"][-1]
     if last["role"] == "tool":
         result = json.loads(last["content"])
@@ -47,6 +48,11 @@ def _model(body: dict) -> dict:
             tire = result["tires"][0]
             return {"content": f"We have {tire['brand']} {tire['model']} at {tire['price']}."}
         return {"content": f"Sorry, that did not work: {result}"}
+    if "order" in last["content"].lower() and "yes" not in last["content"].lower():
+        return {
+            "content": "Winter tires Nokian Hakkapeliitta R5, 205/55 R16, 4 tires, 15600 in "
+            "total, for Olena, phone 067 123 45 67, pickup. Shall I place the order?"
+        }
     if "yes" in last["content"].lower():
         return tool_call(
             "create_order",
@@ -100,6 +106,7 @@ async def test_a_hung_broker_holds_up_no_caller_and_the_sweeps_catch_up(tmp_path
     try:
         ordering = await _greeted(server)
         searching = await _greeted(server)
+        await _ask(ordering, "I would like to order them.")
         await _ask(ordering, "Yes, please.")
         # The database thread every call shares is free: another caller's search is answered.
         await _ask(searching, "Do you have winter tires?")
