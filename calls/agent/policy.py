@@ -23,11 +23,13 @@ MAX_ASKED = 2  # the same question, unanswered, at most this many times in a row
 MAX_QUANTITY = 20
 SEARCH_SLOTS = ("size", "rim", "season", "studded", "brand")
 ORDER_SLOTS = ("choice", "quantity", "name", "phone", "fulfilment", "address")
-# What the speech recognizer is told to expect (CallContext.expect) for each question (the
-# caller number offered is mostly answered yes or no).
+# What the speech recognizer is told to expect (CallContext.expect) for each question. Offered
+# the number they call from, callers say yes or recite a number (theirs or another): a "confirm"
+# prompt made Whisper hear "0.05" for "zero six seven, one two three..." through Asterisk, the
+# phone prompt hears both.
 EXPECT = {
     "size": "size", "size_confirm": "confirm", "season": "season", "choice": "choice",
-    "quantity": "quantity", "name": "name", "phone": "phone", "caller_phone": "confirm",
+    "quantity": "quantity", "name": "name", "phone": "phone", "caller_phone": "phone",
     "fulfilment": "fulfilment", "address": "address", "confirm": "confirm",
     "order_number": "order_number",
 }  # fmt: skip

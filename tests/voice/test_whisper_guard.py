@@ -1,6 +1,8 @@
 """The checks on Whisper's output: loops collapsed to one copy with digit runs kept, the prompt
 recited back detected, and more words than the audio can hold."""
 
+import re
+
 import pytest
 
 from calls.voice.stt_prompts import DOMAIN_PROMPTS, EXPECTS, PROMPTS, prompt_for
@@ -89,6 +91,6 @@ def test_every_expected_slot_has_a_prompt_in_every_language_and_a_name_prompt_ha
         assert set(prompts) == set(EXPECTS), language
         assert not any(c.isdigit() for c in prompts["name"])
         # Digits one by one: Whisper copies the prompt's grouping and drops digits.
-        assert "0 6 7 1 2 3 4 5 6 7" in prompts["phone"]
+        assert re.search(r"\b0( \d){9}\b", prompts["phone"]), language
     assert prompt_for("en", "no such slot") == PROMPTS["en"]["free"]
     assert prompt_for("xx", "phone") is None
