@@ -150,7 +150,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                # Every key and group name of the layer starts with it: processes that share
+                # one Redis database but not their calls (e.g. parallel test workers) each
+                # give their own, so one's live-call events never reach the other's sockets.
+                "prefix": env.str("CHANNEL_LAYER_PREFIX", default="asgi"),
+            },
         }
     }
 else:

@@ -1,6 +1,7 @@
 """Shared fixtures for the whole suite."""
 
 import inspect
+import os
 
 import pytest
 from asgiref.sync import SyncToAsync
@@ -16,6 +17,22 @@ def pytest_configure(config) -> None:
     # Async code reaches the database from channels' own thread; with persistent connections
     # that thread would keep the test database open and PostgreSQL could not drop it.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    _a_channel_layer_per_test_worker(settings)
+
+
+def _a_channel_layer_per_test_worker(settings) -> None:
+    """Under pytest-xdist the workers share one Redis, and the live-calls group is global: the
+    events of calls placed by one worker's tests would reach the other worker's sockets. Each
+    worker takes a prefix of its own, in the environment too, so the servers its tests start
+    (run_audiosocket, Daphne) publish where its own consumers listen."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    prefix = f"{os.environ.get('CHANNEL_LAYER_PREFIX', 'asgi')}-{worker}"
+    os.environ["CHANNEL_LAYER_PREFIX"] = prefix
+    config = settings.CHANNEL_LAYERS["default"].get("CONFIG")
+    if config is not None and "prefix" in config:  # the in-memory layer is per process anyway
+        config["prefix"] = prefix
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,7 @@ OUR_VARIABLES = {
     "DATABASE_URL",
     "REDIS_URL",
     "CELERY_BROKER_URL",
+    "CHANNEL_LAYER_PREFIX",
     "CALL_LANGUAGE",
     "DJANGO_SETTINGS_MODULE",
     "TRUSTED_PROXIES",
@@ -42,6 +43,7 @@ print(json.dumps({
     "broker": settings.CELERY_BROKER_URL,
     "eager": settings.CELERY_TASK_ALWAYS_EAGER,
     "channel_layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
+    "channel_layer_prefix": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix"),
     "cache": settings.CACHES["default"]["BACKEND"],
     "debug": settings.DEBUG,
 }))
@@ -88,7 +90,24 @@ def test_with_database_and_redis_urls_it_uses_postgresql_and_redis():
     assert found["eager"] is False
     assert found["broker"] == "redis://cache.internal:6379/0"
     assert found["channel_layer"] == "channels_redis.core.RedisChannelLayer"
+    assert found["channel_layer_prefix"] == "asgi"  # channels_redis's own default
     assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
+
+
+def test_the_channel_layer_prefix_can_be_set():
+    found = settings_with(REDIS_URL="redis://cache.internal:6379/0", CHANNEL_LAYER_PREFIX="shop2")
+    assert found["channel_layer_prefix"] == "shop2"
+
+
+def test_each_test_worker_has_a_channel_layer_of_its_own(settings):
+    """Under pytest-xdist, one worker's live calls must not reach the other's sockets; the
+    servers the tests start inherit the prefix through the environment."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or "CONFIG" not in settings.CHANNEL_LAYERS["default"]:
+        pytest.skip("only under pytest-xdist with the Redis channel layer")
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    assert prefix.endswith(f"-{worker}")
+    assert os.environ["CHANNEL_LAYER_PREFIX"] == prefix
 
 
 def test_the_production_profile_refuses_to_start_without_a_secret_key():
