@@ -24,7 +24,7 @@ from tests.helpers.silent_server import SilentServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REDIS_DB = 3
+REDIS_DB = 13  # a Redis database of its own: another test worker may run a Celery worker at once
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from tests.helpers.web_process import start_daphne
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REDIS_DB = 3
+REDIS_DB = 12  # a Redis database of its own: another test worker may run the broker tests at once
 SAID = "Hello, my name is Olena Kovalenko, I need tires"
 
 
