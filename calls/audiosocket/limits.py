@@ -1,10 +1,12 @@
 """Limits on what a peer may send and on what its flood may cost: a token bucket for rates, a
 call's inbound audio held to real time, a log that says a repeated warning once per interval
-with a count (not once per connection or packet), and the process's open-file limit.
+with a count (not once per connection or packet), and the process's open-file limit (and what
+asyncio reports when it runs out).
 
 Clock-driven (the caller passes the time), so the rules are tested without waiting.
 """
 
+import errno
 import logging
 from dataclasses import dataclass
 
@@ -120,3 +122,18 @@ def raise_file_limit(needed: int) -> tuple[int, int]:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
         soft = target
     return soft, hard
+
+
+# What asyncio's accept loop calls "out of system resource": it reports each failed accept to
+# the loop's exception handler (with a traceback, up to `backlog` of them per tick) and retries.
+ACCEPT_OUT_OF_RESOURCE = "socket.accept() out of system resource"
+OUT_OF_RESOURCE_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+
+
+def accept_out_of_resource(context: dict) -> OSError | None:
+    """The error, if an event loop exception `context` is a failed accept for want of open
+    files (or buffers or memory); None for anything else."""
+    error = context.get("exception")
+    if context.get("message") != ACCEPT_OUT_OF_RESOURCE or not isinstance(error, OSError):
+        return None
+    return error if error.errno in OUT_OF_RESOURCE_ERRNOS else None

@@ -5,7 +5,8 @@ Limits: peers outside the allow-list are refused; at most `max_pending` connecti
 for their UUID (more are closed at once); the first packet must be the call's UUID within the
 handshake time-out; above `max_calls` a caller hears a short busy message and is hung up; a
 connection that breaks the protocol or goes silent is ended (hang-up sent, reason stored), never
-the server. Warnings a flood repeats are logged once per interval with a count.
+the server. Warnings a flood repeats are logged once per interval with a count, and so is
+asyncio's own report of an accept that failed for want of open files.
 """
 
 import asyncio
@@ -35,7 +36,7 @@ from calls.voice.tts_cache import PromptStore, TTSCache
 from calls.voice.vad import EndpointConfig
 
 from .connection import CallConnection, ConnectionClosed
-from .limits import ThrottledLog, TokenBucket, raise_file_limit
+from .limits import ThrottledLog, TokenBucket, accept_out_of_resource, raise_file_limit
 from .protocol import Kind, ProtocolError
 from .status import StatusEndpoint
 
@@ -125,6 +126,7 @@ class AudioSocketServer:
         self._pending = 0
         self._log = ThrottledLog(logger, LOG_INTERVAL)
         self._log_timer: asyncio.TimerHandle | None = None
+        self._loop_handler: tuple[asyncio.AbstractEventLoop, object] | None = None
         self._rejected_records = TokenBucket(
             REJECTED_RECORDS_PER_SECOND, REJECTED_RECORDS_BURST, time.monotonic()
         )
@@ -157,6 +159,26 @@ class AudioSocketServer:
         """A warning a flood repeats: once per interval, then a count."""
         self._log.warning(kind, asyncio.get_running_loop().time(), message, *args)
 
+    def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        """The loop's exception handler while the server runs: a connection flood that uses up
+        the open files makes asyncio report every failed accept with a traceback (megabytes of
+        log a minute); that report is a throttled warning. Anything else goes on as before."""
+        error = accept_out_of_resource(context)
+        if error is not None:
+            self._warn(
+                "out of files",
+                "cannot accept connections: %s (errno %d); retrying each second. If it lasts, "
+                "raise the open-file limit (ulimit -n) or lower --max-calls / --max-pending",
+                error.strerror,
+                error.errno,
+            )
+            return
+        previous = self._loop_handler[1] if self._loop_handler else None
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
     def _flush_log(self) -> None:
         loop = asyncio.get_running_loop()
         self._log.flush(loop.time())
@@ -164,6 +186,9 @@ class AudioSocketServer:
 
     async def start(self) -> None:
         self._check_file_limit()
+        loop = asyncio.get_running_loop()
+        self._loop_handler = (loop, loop.get_exception_handler())
+        loop.set_exception_handler(self._loop_error)
         self._flush_log()
         if self.config.metrics_port:
             # Bound first: a metrics port in use stops start-up before any call is taken.
@@ -368,6 +393,10 @@ class AudioSocketServer:
         if self._log_timer is not None:
             self._log_timer.cancel()
         self._log.flush(float("inf"))
+        if self._loop_handler is not None:
+            loop, previous = self._loop_handler
+            loop.set_exception_handler(previous)
+            self._loop_handler = None
         self.tts_executor.shutdown(wait=False, cancel_futures=True)
         self.stt_executor.shutdown(wait=False, cancel_futures=True)
         if self._status is not None:

@@ -89,8 +89,12 @@ async def test_a_keypad_flood_is_hung_up_with_a_small_record_and_others_are_serv
 async def test_connections_without_a_uuid_are_bounded_and_logged_in_summary():
     server = start_server("--max-pending", "16", "--handshake-timeout", "3")
     process = psutil.Process(server.process.pid)
-    # As on a host with a small open-file limit (the review's 1,024, smaller here).
-    process.rlimit(psutil.RLIMIT_NOFILE, (300, 300))
+    # As on a host with a small open-file limit (the review's 1,024, smaller here): room for the
+    # pending bound, well below the flood, whatever files the database and Redis already hold.
+    # asyncio accepts up to `backlog` connections a tick, so the limit is reached for a moment
+    # and every accept that fails is reported: the log must still be a line and a count.
+    baseline = process.num_fds()
+    process.rlimit(psutil.RLIMIT_NOFILE, (baseline + 120, baseline + 120))
     try:
         caller = await greeted(server)
         log_before = len(server.output)
@@ -120,7 +124,7 @@ async def test_connections_without_a_uuid_are_bounded_and_logged_in_summary():
         assert farewell.duration_ms > 1000
         newcomer = await greeted(server)
         await newcomer.hangup()
-        assert files < 250, f"the server held {files} open files during the flood"
+        assert files < baseline + 100, f"the server held {files} open files during the flood"
 
         # One line, then one summary with the count, not a line per connection.
         deadline = time.monotonic() + 15
@@ -130,7 +134,10 @@ async def test_connections_without_a_uuid_are_bounded_and_logged_in_summary():
         assert any("more like the last" in line for line in flood_log), "".join(flood_log)
         assert len(flood_log) < 40, "".join(flood_log[:60])
         assert "out of system resource" not in server.log
-        print(f"\npending flood: largest gap {gap:.2f} s, {files} files, {len(flood_log)} lines")
+        print(
+            f"\npending flood: largest gap {gap:.2f} s, {files} files (baseline {baseline}), "
+            f"{len(flood_log)} lines"
+        )
     finally:
         server.stop()
 
