@@ -23,6 +23,8 @@ from .background import stop_task
 logger = logging.getLogger(__name__)
 
 GROUP = "live_calls"
+# Seconds close() waits for the sender to end once told to (a send in flight is cut short).
+STOP_SECONDS = 2.0
 # A valid channels type name: the consumer's handler is `call_event`.
 EVENT_TYPE = "call.event"
 # The columns a call's event carries (also the keys the consumer reads with `.values()`).
@@ -126,7 +128,7 @@ class LivePublisher:
         # would then wait on its wake-up event forever, holding the process after SIGTERM.
         self._closing = True
         self._wake.set()
-        await stop_task(self._task, timeout)
+        await stop_task(self._task, STOP_SECONDS)
         self._task = None
 
     async def _run(self) -> None:

@@ -19,11 +19,13 @@ async def test_closing_while_events_are_being_sent_always_ends():
         for n in range(50):
             publisher.publish({"round": round_, "n": n})
         await asyncio.sleep(0.002 * (round_ % 5))  # close at different points of a send
+        sender = publisher._task
         closing = asyncio.ensure_future(publisher.close(timeout=0))
         # Waited for from outside: a close that swallowed our own cancellation would hang us.
         done, _ = await asyncio.wait({closing}, timeout=30)  # generous: only a hang exceeds it
         assert closing in done, f"close() still waiting after 30 s (round {round_})"
         closing.result()
+        assert sender is not None and sender.done()
 
 
 async def test_what_is_queued_is_sent_before_the_publisher_closes():
