@@ -18,9 +18,13 @@ from collections import deque
 from collections.abc import Mapping
 from datetime import datetime
 
+from .background import stop_task
+
 logger = logging.getLogger(__name__)
 
 GROUP = "live_calls"
+# Seconds close() waits for the sender to end once told to (a send in flight is cut short).
+STOP_SECONDS = 2.0
 # A valid channels type name: the consumer's handler is `call_event`.
 EVENT_TYPE = "call.event"
 # The columns a call's event carries (also the keys the consumer reads with `.values()`).
@@ -73,6 +77,7 @@ class LivePublisher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._outage = False
+        self._closing = False
         self.sent = 0
         self.dropped = 0  # pushed out of a full queue
         self.failed = 0  # the layer refused them
@@ -107,6 +112,7 @@ class LivePublisher:
         if self._layer is None:
             logger.info("no channel layer configured: the live calls monitor gets no events")
             return
+        self._closing = False
         self._task = asyncio.get_running_loop().create_task(self._run(), name="live-publisher")
 
     async def close(self, timeout: float = 2.0) -> None:
@@ -117,16 +123,17 @@ class LivePublisher:
         deadline = loop.time() + timeout
         while self._queue and not self._outage and loop.time() < deadline:
             await asyncio.sleep(0.02)
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
+        # The flag, besides the cancel: a cancellation that lands inside the channel layer's
+        # group_send can be swallowed there (seen with channels_redis on Redis), and the task
+        # would then wait on its wake-up event forever, holding the process after SIGTERM.
+        self._closing = True
+        self._wake.set()
+        await stop_task(self._task, STOP_SECONDS)
         self._task = None
 
     async def _run(self) -> None:
         retry_delay = 0.5
-        while True:
+        while not self._closing:
             if not self._queue:
                 self._wake.clear()
                 await self._wake.wait()

@@ -17,6 +17,7 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from . import metrics
+from .background import stop_task
 from .live import LivePublisher
 from .models import CallOutcome, CallStatus
 from .reconcile import SERVER_STOPPED
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 # Seconds a new call waits to learn from the database that its UUID is not a finished call's.
 FINAL_CHECK_TIMEOUT = 2.0
+# Seconds close() waits for each background task to end once cancelled.
+STOP_TASK_SECONDS = 5.0
 
 
 @dataclass
@@ -165,15 +168,12 @@ class Recorder:
     async def close(self, timeout: float = 30.0) -> bool:
         """Stop the writer and write everything left; False if the database stayed away."""
         await self.live.close()
+        # Bounded: a task whose cancellation a library swallowed must not hold the process.
         if self._heartbeat_task is not None:
-            self._heartbeat_task.cancel()
+            await stop_task(self._heartbeat_task, STOP_TASK_SECONDS)
             self._heartbeat_task = None
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await stop_task(self._task, STOP_TASK_SECONDS)
             self._task = None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -1,0 +1,28 @@
+"""Stopping a background task at shutdown within a bound, whatever the code it runs does."""
+
+import asyncio
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+async def stop_task(task: asyncio.Task, timeout: float) -> bool:
+    """Cancel `task` and wait up to `timeout` s for it to end; False if it would not.
+
+    A library under the task may swallow the cancellation (the task then waits on, forever,
+    for something that never comes), so waiting for it is bounded: shutdown goes on without
+    it. asyncio.wait, not a bare await: it neither re-raises the task's own CancelledError
+    (which would look like ours) nor swallows a cancellation of the caller.
+    """
+    if task.done():
+        return True
+    task.cancel()
+    _, pending = await asyncio.wait({task}, timeout=timeout)
+    if pending:
+        logger.warning(
+            "%s did not stop within %g s: shutdown goes on without it", task.get_name(), timeout
+        )
+        return False
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("%s ended with %r", task.get_name(), task.exception())
+    return True
