@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from tests.helpers.server_process import free_port, start_server
+from tests.helpers.tcp_proxy import TCPProxy
 
 # Short enough for a test to wait through twice, long enough not to interrupt a slow turn.
 E2E_NO_INPUT_TIMEOUT = 4.0
@@ -58,3 +60,15 @@ def metered_server():
     process.metrics_port = metrics_port
     yield process
     process.stop()
+
+
+@pytest.fixture
+def database_proxy():
+    """A TCP proxy in front of PostgreSQL that a test cuts to make the database go away. SQLite
+    is a file inside the server's own process: it cannot go away from under it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a database outage is injected into PostgreSQL (CI runs it on PostgreSQL)")
+    db = connection.settings_dict
+    proxy = TCPProxy(db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432)).start()
+    yield proxy
+    proxy.stop()

@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from calls.models import Call, CallOutcome, CallStatus, Turn, TurnRole
 from tests.helpers.audiosocket_client import AudioSocketClient, AudioSocketClientError
@@ -43,17 +42,6 @@ async def _ask(client: AudioSocketClient, text: str):
 
 
 # --- The database goes away mid-call -------------------------------------------------------------
-
-
-@pytest.fixture
-def database_proxy():
-    if connection.vendor != "postgresql":
-        # SQLite is a file inside the server's own process: it cannot go away from under it.
-        pytest.skip("a database outage is injected into PostgreSQL (CI runs it on PostgreSQL)")
-    db = connection.settings_dict
-    proxy = TCPProxy(db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432)).start()
-    yield proxy
-    proxy.stop()
 
 
 async def test_a_database_outage_mid_call_loses_no_turn_and_duplicates_none(database_proxy):

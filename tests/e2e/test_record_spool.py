@@ -10,25 +10,13 @@ import asyncio
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection
 
 from calls.models import Call, CallOutcome, TurnRole
 from tests.helpers.audiosocket_client import AudioSocketClient
 from tests.helpers.call_records import ended_call_turns, transcript, wait_for
 from tests.helpers.server_process import database_url, start_server
-from tests.helpers.tcp_proxy import TCPProxy
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e, pytest.mark.slow]
-
-
-@pytest.fixture
-def database_proxy():
-    if connection.vendor != "postgresql":
-        pytest.skip("a database outage is injected into PostgreSQL (CI runs it on PostgreSQL)")
-    db = connection.settings_dict
-    proxy = TCPProxy(db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432)).start()
-    yield proxy
-    proxy.stop()
 
 
 async def _greeted(server) -> AudioSocketClient:
