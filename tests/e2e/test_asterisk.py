@@ -21,7 +21,7 @@ from calls.voice.tts import get_tts_engine
 from catalog.models import Season
 from orders.models import Fulfilment, Order
 from tests.factories import make_brand, make_tire
-from tests.helpers.asterisk import HOW_TO_GET_ONE, Asterisk, find_build, read_wav
+from tests.helpers.asterisk import HOW_TO_GET_ONE, Asterisk, find_build, finished_recording
 from tests.helpers.server_process import start_server
 from tests.helpers.web_process import start_daphne
 
@@ -177,7 +177,7 @@ def test_the_greeting_reaches_the_caller_unchanged(pbx):
     clips it. (Frames, not the whole: on a loaded machine a late frame may come after a gap.)"""
     call = pbx.place_call("bot-project", "caller-greeted-keys-zero", max_seconds=60)
     pbx.wait_ended(call, timeout=90)
-    heard, rate = read_wav(call.recording.with_name(call.recording.name + "-bot.wav"))
+    heard, rate = finished_recording(call.recording.with_name(call.recording.name + "-bot.wav"))
     assert rate == 8000
     first = split_sentences(prompt(GREETING, "en"))[0]
     sent = get_tts_engine().synthesize(first, "en", 8000)
