@@ -7,6 +7,7 @@ import re
 import phonenumbers
 
 from catalog.services import TireSize
+from orders.services import normalize_phone
 
 _GROUP = re.compile(r"\d+")
 _BETWEEN = re.compile(r"^[\s,.\-()+]*(?:плюс|plus)?[\s,.\-()+]*$")
@@ -37,13 +38,8 @@ def valid_phone(digits: str, region: str = "UA") -> str | None:
         digits = "+3" + digits
     elif len(digits) == 9 and region == "UA" and digits.startswith(_MOBILE_CODES):
         digits = "0" + digits
-    try:
-        number = phonenumbers.parse(digits, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # Parsing and checking the number is the order service's rule: one home for it.
+    return normalize_phone(digits, str(phonenumbers.country_code_for_region(region)))
 
 
 def find_phone(
