@@ -194,20 +194,3 @@ def read_wav(path: Path) -> tuple[bytes, int]:
     """The 16-bit mono PCM of a recording and its sample rate."""
     with wave.open(str(path), "rb") as recording:
         return recording.readframes(recording.getnframes()), recording.getframerate()
-
-
-def finished_recording(path: Path, timeout: float = 30) -> tuple[bytes, int]:
-    """A MixMonitor recording once Asterisk has finished writing it: MixMonitor closes the file
-    (and fills in the WAV header's sizes) after the call's channels are gone, later on a busy
-    machine, so the file is read when its header accounts for all of it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and path.stat().st_size > 44:
-            try:
-                pcm, rate = read_wav(path)
-            except (EOFError, wave.Error):
-                pcm, rate = b"", 0
-            if pcm and len(pcm) + 44 >= path.stat().st_size:
-                return pcm, rate
-        time.sleep(0.3)
-    raise AssertionError(f"the recording {path} was not finished within {timeout} s")
