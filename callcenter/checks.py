@@ -13,11 +13,16 @@ SUPPORTED_LANGUAGES = ("uk", "ru", "en")
 
 @register()
 def check_call_language(app_configs, **kwargs) -> list[Error]:
-    if settings.CALL_LANGUAGE not in SUPPORTED_LANGUAGES:
+    from calls.language_settings import shop_languages
+
+    unknown = [code for code in shop_languages() if code not in SUPPORTED_LANGUAGES]
+    if unknown:
+        given = ",".join(shop_languages())
         return [
             Error(
-                f"CALL_LANGUAGE is {settings.CALL_LANGUAGE!r}.",
-                hint=f"Set CALL_LANGUAGE to one of: {', '.join(SUPPORTED_LANGUAGES)}.",
+                f"CALL_LANGUAGE(S) is {given!r}: {', '.join(map(repr, unknown))} unknown.",
+                hint=f"Set CALL_LANGUAGES (or CALL_LANGUAGE) to some of: "
+                f"{', '.join(SUPPORTED_LANGUAGES)}, e.g. uk,ru.",
                 id="callcenter.E001",
             )
         ]
@@ -127,3 +132,20 @@ def check_production_webhook(app_configs, **kwargs) -> list[Warning]:
             )
         )
     return warnings
+
+
+@register()
+def check_production_tls_proxy(app_configs, **kwargs) -> list[Warning]:
+    """In production the TLS proxy's X-Forwarded-Proto counts only from TRUSTED_PROXIES."""
+    production = getattr(settings, "PRODUCTION", False)
+    if not (production and settings.SECURE_SSL_REDIRECT and not settings.TRUSTED_PROXIES):
+        return []
+    return [
+        Warning(
+            "TRUSTED_PROXIES is empty: X-Forwarded-Proto is ignored, so behind a TLS proxy "
+            "every request looks like plain HTTP and is redirected to HTTPS again.",
+            hint="Set TRUSTED_PROXIES to the address of the proxy that terminates TLS "
+            "(docs/security.md, Behind a reverse proxy).",
+            id="callcenter.W003",
+        )
+    ]

@@ -70,3 +70,28 @@ def client_ip(request) -> str | None:
     """client_address as text (django-axes' AXES_CLIENT_IP_CALLABLE)."""
     address = client_address(request)
     return str(address) if address is not None else None
+
+
+class TrustedProxyHeadersMiddleware:
+    """Drops `X-Forwarded-Proto` unless a trusted proxy sent the request.
+
+    SECURE_PROXY_SSL_HEADER makes Django believe that header: from any peer, a plain-HTTP
+    request that writes `X-Forwarded-Proto: https` is taken as HTTPS (no redirect to TLS, the
+    CSRF check's secure-origin rules). Only the proxy that terminated TLS may say so, so the
+    header is removed before SecurityMiddleware reads it when the direct peer is not in
+    TRUSTED_PROXIES. Behind a TLS proxy, set TRUSTED_PROXIES to its address (the system check
+    callcenter.W003 says so), or every request looks like plain HTTP and is redirected.
+    """
+
+    header = "HTTP_X_FORWARDED_PROTO"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self.header in request.META:
+            peer = parse_address(request.META.get("REMOTE_ADDR", ""))
+            proxies = parse_networks(settings.TRUSTED_PROXIES, "TRUSTED_PROXIES")
+            if not in_networks(peer, proxies):
+                del request.META[self.header]
+        return self.get_response(request)

@@ -77,9 +77,14 @@ class StoredCallsCollector:
         yield family
 
     def _orders(self) -> Iterator[Metric]:
-        rows = Order.objects.values("status").annotate(
-            bot=Count("pk", filter=Q(source_call__isnull=False)),
-            staff=Count("pk", filter=Q(source_call__isnull=True)),
+        # Sandbox orders (test calls) are not the shop's orders.
+        rows = (
+            Order.objects.filter(sandbox=False)
+            .values("status")
+            .annotate(
+                bot=Count("pk", filter=Q(source_call__isnull=False)),
+                staff=Count("pk", filter=Q(source_call__isnull=True)),
+            )
         )
         counts = {
             (status, source): 0 for status in OrderStatus.values for source in ("bot", "staff")

@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-Proto is believed (SECURE_PROXY_SSL_HEADER) only from TRUSTED_PROXIES.
+    "callcenter.client_address.TrustedProxyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -151,7 +153,11 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # A socket's messages are awaited with a 5 s BZPOPMIN: redis-py's default 5 s read
+                # time-out would cut every quiet wait short and fail the consumer (the live
+                # monitor's socket closed after five quiet seconds). A longer one still ends a
+                # read from a Redis that hangs.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 # Every key and group name of the layer starts with it: processes that share
                 # one Redis database but not their calls (e.g. parallel test workers) each
                 # give their own, so one's live-call events never reach the other's sockets.
@@ -323,9 +329,20 @@ SHOP_HOURS = {
     language: env.str(f"SHOP_HOURS_{language.upper()}", default="")
     for language in ("en", "uk", "ru")
 }
+# The delivery terms as the bot says them when asked ("Delivery in Kyiv is 200 hryvnias, free
+# from four tires"), per language; empty: the manager will name the cost (never one made up).
+SHOP_DELIVERY = {
+    language: env.str(f"SHOP_DELIVERY_{language.upper()}", default="")
+    for language in ("en", "uk", "ru")
+}
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="UAH")
 # The language the bot speaks and understands: uk, ru or en.
 CALL_LANGUAGE = env.str("CALL_LANGUAGE", default="en")
+# The languages callers may speak, comma-separated (uk,ru): each call is greeted in the first,
+# then follows the caller among them (calls/language.py). Unset: CALL_LANGUAGE alone.
+CALL_LANGUAGES = [code.strip() for code in env.list("CALL_LANGUAGES", default=[]) if code.strip()]
+CALL_LANGUAGES = list(dict.fromkeys(CALL_LANGUAGES)) or [CALL_LANGUAGE]
+CALL_LANGUAGE = CALL_LANGUAGES[0]
 # Region used to read national phone numbers ("067 123 45 67") as E.164.
 PHONE_DEFAULT_COUNTRY_CODE = env.str("PHONE_DEFAULT_COUNTRY_CODE", default="380")
 
@@ -390,11 +407,18 @@ STT_MODEL = env.str("STT_MODEL", default="")
 STT_THREADS = env.int("STT_THREADS", default=1)
 STT_WORKERS = env.int("STT_WORKERS", default=2)
 # Seconds of silence after an utterance that faster-whisper's encoder sees instead of a 30 s
-# window: 2 cuts a short reply's CPU 4-10 times with no loss on human voices; empty: the 30 s
-# window (the default while espeak-ng's voice at 8 kHz is heard worse; docs/engines.md).
-STT_WINDOW_MARGIN = env.float("STT_WINDOW_MARGIN", default=None)
+# window (a short reply's CPU 4-10 times less); "off": always the 30 s window; empty: 2 for the
+# English-only models (tiny.en hears English human voices better in it), the 30 s window for
+# the multilingual ones (base heard Russian human voices worse in it). docs/engines.md.
+STT_WINDOW_MARGIN = env.str("STT_WINDOW_MARGIN", default="")
 # Cloud and self-hosted engines. Seconds a speech API may take to answer one request.
 SPEECH_API_TIMEOUT = env.float("SPEECH_API_TIMEOUT", default=5.0)
+# Connections (and executor threads) per speech API per process: requests in flight at once.
+# 0: one per call the process takes (AUDIOSOCKET_MAX_CALLS), so no caller waits for another's
+# request. A request that finds every connection busy waits SPEECH_API_POOL_TIMEOUT seconds at
+# most, then fails as an engine error (the caller hears an apology). docs/testing.md, "Remote".
+SPEECH_API_POOL = env.int("SPEECH_API_POOL", default=0)
+SPEECH_API_POOL_TIMEOUT = env.float("SPEECH_API_POOL_TIMEOUT", default=1.0)
 # The OpenAI audio API or a server that speaks it (speaches, LocalAI, Kokoro-FastAPI...).
 OPENAI_API_URL = env.str("OPENAI_API_URL", default="https://api.openai.com/v1")
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
@@ -409,6 +433,8 @@ TTS_API_FORMAT = env.str("TTS_API_FORMAT", default="pcm")
 # The TTS voice: an OpenAI voice (alloy) or a Google voice name (uk-UA-Wavenet-A); empty: the
 # engine's default for the language.
 TTS_VOICE = env.str("TTS_VOICE", default="")
+# A voice per call language (uk=uk-UA-Wavenet-A,ru=ru-RU-Wavenet-D); TTS_VOICE for the rest.
+TTS_VOICES = env.dict("TTS_VOICES", default={})
 # Google Cloud Speech-to-Text and Text-to-Speech with an API key.
 GOOGLE_API_KEY = env.str("GOOGLE_API_KEY", default="")
 GOOGLE_STT_URL = env.str("GOOGLE_STT_URL", default="https://speech.googleapis.com/v1")
@@ -421,6 +447,18 @@ TTS_CACHE_DIR = Path(env.str("TTS_CACHE_DIR", default="") or BASE_DIR / "var" / 
 # Endpointing: silence that ends the caller's utterance, and the longest utterance, in ms.
 VAD_END_SILENCE_MS = env.int("VAD_END_SILENCE_MS", default=600)
 VAD_MAX_UTTERANCE_MS = env.int("VAD_MAX_UTTERANCE_MS", default=15000)
+# Early transcription: after this much silence (ms) the utterance so far is transcribed while the
+# endpoint still waits (VAD_END_SILENCE_MS); used if the caller says no more, dropped if they go
+# on. At most one per call, and only when a speech-to-text worker is idle. 0: off.
+STT_EARLY_SILENCE_MS = env.int("STT_EARLY_SILENCE_MS", default=250)
+# Admission control (calls/admission.py). The reply budget from the end of the caller's speech
+# (the NFR, ms): when the speech-to-text queue would push a reply past it, the caller hears a
+# short "one moment" (STT_FILLER); when the queue's wait alone exceeds it, new calls are put
+# through to the operators (STT_OVERLOAD_ROUTE=operator), hear the busy message (busy), or are
+# taken all the same (none).
+TURN_BUDGET_MS = env.int("TURN_BUDGET_MS", default=2000)
+STT_FILLER = env.bool("STT_FILLER", default=True)
+STT_OVERLOAD_ROUTE = env.str("STT_OVERLOAD_ROUTE", default="operator")
 # A caller on the line who says nothing: after this many seconds of silence following the bot's
 # turn it asks whether they are still there; after the same again it says goodbye and hangs up.
 NO_INPUT_TIMEOUT = env.float("NO_INPUT_TIMEOUT", default=8.0)
@@ -465,6 +503,11 @@ AUDIOSOCKET_ALLOWED_PEERS = env.list(
 AUDIOSOCKET_METRICS_PORT = env.int("AUDIOSOCKET_METRICS_PORT", default=0)
 AUDIOSOCKET_METRICS_HOST = env.str("AUDIOSOCKET_METRICS_HOST", default="127.0.0.1")
 
+# --- Test calls (the admin's test-call page; they run in the Daphne process) -----------------
+
+# Test calls one Daphne process serves at once (each loads the speech engines' work on it).
+TEST_CALLS_MAX = env.int("TEST_CALLS_MAX", default=4)
+
 # --- Behind a reverse proxy ------------------------------------------------------------------
 
 # The reverse proxies (addresses or networks) whose X-Forwarded-For is believed; empty: none,
@@ -473,6 +516,11 @@ AUDIOSOCKET_METRICS_HOST = env.str("AUDIOSOCKET_METRICS_HOST", default="127.0.0.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- Call records (calls/recorder.py) ---------------------------------------------------------
+
+# Threads (each with its own database connection) for the agents' turns in one run_audiosocket
+# process; the recorder writes in one more (calls/db_threads.py). PostgreSQL only: on SQLite, or
+# with 0, everything stays in channels' one thread.
+CALL_DB_THREADS = env.int("CALL_DB_THREADS", default=4)
 
 # Every CALL_HEARTBEAT_INTERVAL s each call in progress says its process is alive; one silent
 # for CALL_STALE_AFTER s was left by a process that died, and is ended as "server stopped"

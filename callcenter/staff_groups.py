@@ -28,6 +28,8 @@ MANAGER_PERMISSIONS = (
     "orders.export_order",
     # Send a failed notification again once its channel is fixed.
     "orders.change_notification",
+    # Talk to the bot from the admin's test-call page (its orders are sandbox unless ticked).
+    "calls.place_test_call",
 )
 
 STAFF_GROUPS: dict[str, tuple[str, ...]] = {

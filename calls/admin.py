@@ -13,6 +13,7 @@ from callcenter.csv_export import csv_response, dated_filename
 
 from . import reports
 from .models import Call, QuarantinedRecord, Turn, TurnRole
+from .playground import with_test_call_link
 
 CALL_CSV_HEADER = [
     "Started",
@@ -78,13 +79,15 @@ class CallAdmin(BoundedSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "language",
         "turn_count",
         "order_links",
+        "is_test",
     ]
-    list_filter = ["status", "outcome", "language", "started_at"]
+    list_filter = ["status", "outcome", "language", "is_test", "started_at"]
     search_fields = ["uuid", "caller_number", "orders__number"]
     date_hierarchy = "started_at"
     fieldsets = [
         (None, {"fields": ["uuid", "caller_number", "language", "sample_rate"]}),
         ("Result", {"fields": ["status", "outcome", "end_reason", "order_links"]}),
+        ("Test call", {"fields": ["is_test", "test_real_orders"]}),
         ("Timing", {"fields": ["started_at", "answered_at", "ended_at", "duration_display"]}),
     ]
     readonly_fields = ["order_links", "duration_display"]
@@ -212,3 +215,6 @@ class QuarantinedRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("kind",)
     search_fields = ("=call_uuid",)
     readonly_fields = ("created_at", "kind", "call_uuid", "payload", "error")
+
+
+admin.site.get_app_list = with_test_call_link(admin.site.get_app_list)

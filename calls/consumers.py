@@ -38,14 +38,19 @@ RECENT_WINDOW = timedelta(minutes=5)  # ended calls the snapshot still lists
 POLL_OVERLAP = timedelta(seconds=10)
 
 
-def may_watch(user) -> bool:
+def staff_with_permission(user, permission: str) -> bool:
+    """Whether a websocket's user is active staff holding `permission` (superusers hold all)."""
     return bool(
         user is not None
         and user.is_authenticated
         and user.is_active
         and user.is_staff
-        and user.has_perm(PERMISSION)
+        and user.has_perm(permission)
     )
+
+
+def may_watch(user) -> bool:
+    return staff_with_permission(user, PERMISSION)
 
 
 def still_may_watch(session_key: str | None, user_id: int) -> bool:

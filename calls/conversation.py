@@ -6,14 +6,15 @@ repeat; a reply the TTS engine cannot speak becomes a stored apology and an oper
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from callcenter.log_filters import mask_words
 
-from . import metrics
-from .agent.base import Action, AgentReply
+from . import db_threads, metrics
+from .agent.base import Action, AgentReply, CallContext
+from .language import Decision
 from .models import Call, CallOutcome, TurnRole
 from .prompts import (
     APOLOGY_NOT_UNDERSTOOD,
@@ -24,6 +25,7 @@ from .prompts import (
     prompt,
 )
 from .session import CallSession, KeyedEntry, TurnTiming
+from .voice.stt import Transcript
 from .voice.vad import Utterance
 
 logger = logging.getLogger(__name__)
@@ -84,7 +86,7 @@ async def caller_number(session: CallSession) -> str:
 
     try:
         async with asyncio.timeout(CALLER_LOOKUP_TIMEOUT):
-            return await database_sync_to_async(lookup)()
+            return await db_threads.run("agent", lookup)
     except Exception:
         logger.warning("call %s: the caller's number could not be looked up", session.uuid)
         return ""
@@ -138,29 +140,65 @@ async def respond_to(session: CallSession, utterance: Utterance) -> None:
         stt_ms=timing.stt_ms,
     )
     session.context.history.append((TurnRole.CALLER, text))
+    switched = follow_language(session, transcript, utterance, text)
+    agent = session.services.agent
     started = session.elapsed_ms()
+    reply = await agent_reply(
+        session.uuid,
+        session.context,
+        text,
+        agent.language_switched(session.context, text)
+        if switched.requested
+        else agent.respond(session.context, text),
+    )
+    timing.agent_ms = session.elapsed_ms() - started
+    timing.reply_ready_ms = session.elapsed_ms()
+    await answer(session, reply, timing)
+
+
+async def agent_reply(
+    call_uuid, context: CallContext, said: str, asked: Awaitable[AgentReply]
+) -> AgentReply:
+    """The agent's reply to what the caller `said` (`asked`: the agent's coroutine for it),
+    within AGENT_TIMEOUT; when the agent errs or times out (an LLM, or the database away under
+    its tools), an apology and a transfer to an operator."""
     try:
         async with asyncio.timeout(settings.AGENT_TIMEOUT):
-            reply = await session.services.agent.respond(session.context, text)
+            return await asked
     except Exception as error:
-        # An LLM that errs or times out, or the database away under the agent's tools.
         metrics.ENGINE_ERRORS.labels("agent").inc()
         logger.error(
             "call %s: the agent failed on %r (%s)",
-            session.uuid,
-            mask_words(text),
+            call_uuid,
+            mask_words(said),
             _describe(error),
             exc_info=not isinstance(error, TimeoutError),
         )
-        reply = AgentReply(
-            prompt(APOLOGY_TRANSFER, session.language),
+        return AgentReply(
+            prompt(APOLOGY_TRANSFER, context.language),
             Action.TRANSFER,
             CallOutcome.TRANSFERRED,
             f"the agent failed: {_describe(error)}",
         )
-    timing.agent_ms = session.elapsed_ms() - started
-    timing.reply_ready_ms = session.elapsed_ms()
-    await answer(session, reply, timing)
+
+
+def follow_language(
+    session: CallSession, transcript: Transcript, utterance: Utterance, text: str
+) -> Decision:
+    """The call goes on in the caller's language (calls/language.py): from this reply on, the
+    agent, the prompts, recognition and the voice take it, and the call's row records it."""
+    decision = session.call_language.hear(
+        text,
+        heard_as=transcript.language,
+        probs=transcript.language_probs,
+        seconds=utterance.duration_ms / 1000,
+    )
+    if decision.changed:
+        session.context.language = decision.language
+        session.recorder.call_updated(session.uuid, language=decision.language)
+        how = "asked for" if decision.requested else "heard"
+        logger.info("call %s: %s %s; going on in it", session.uuid, how, decision.language)
+    return decision
 
 
 async def answer(session: CallSession, reply: AgentReply, timing: TurnTiming | None = None):

@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Mapping
 from datetime import datetime
 
+from . import metrics
 from .background import stop_task
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class LivePublisher:
     def publish(self, event: dict) -> None:
         if len(self._queue) == self._queue.maxlen:
             self.dropped += 1  # the deque pushes the oldest out
+            metrics.LIVE_EVENTS.labels("dropped").inc()
         self._queue.append(event)
         self._wake.set()
 
@@ -146,6 +148,7 @@ class LivePublisher:
                     await self._layer.group_send(self.group, {"type": EVENT_TYPE, "event": event})
             except Exception as error:
                 self.failed += 1
+                metrics.LIVE_EVENTS.labels("failed").inc()
                 if not self._outage:
                     self._outage = True
                     logger.warning(
@@ -157,6 +160,7 @@ class LivePublisher:
                 retry_delay = min(retry_delay * 2, self.max_retry_delay)
                 continue
             self.sent += 1
+            metrics.LIVE_EVENTS.labels("sent").inc()
             retry_delay = 0.5
             if self._outage:
                 self._outage = False

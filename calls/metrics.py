@@ -57,3 +57,52 @@ RECORDS_QUARANTINED = Counter(
 RECORDS_STUCK = Gauge(
     "callcenter_records_stuck", "1 while this process cannot write its call records."
 )
+
+# Speech-to-text queue and admission control (calls/admission.py, calls/hearing.py).
+STT_QUEUE_JOBS = Gauge("callcenter_stt_queue_jobs", "Transcriptions waiting or running.")
+STT_QUEUE_WAIT = Gauge(
+    "callcenter_stt_queue_wait_estimate_seconds",
+    "Estimated wait of a transcription queued now (average job x jobs ahead / workers).",
+)
+STT_JOB_SECONDS = Gauge(
+    "callcenter_stt_job_seconds_average", "Moving average of the seconds one transcription takes."
+)
+STT_ADMISSIONS = Counter(
+    "callcenter_stt_admissions",
+    "New calls taken (admitted) or turned away while speech-to-text was over capacity (refused).",
+    ["decision"],
+)
+STT_FILLERS = Counter(
+    "callcenter_stt_fillers",
+    "Fillers ('one moment') played because the STT queue would have made the reply late.",
+)
+EARLY_TRANSCRIPTIONS = Counter(
+    "callcenter_stt_early_transcriptions",
+    "Early transcriptions at a pause: used (the caller said no more), dropped (they went on), "
+    "skipped (no idle worker, or one of the call's still running).",
+    ["result"],
+)
+for _decision in ("admitted", "refused"):
+    STT_ADMISSIONS.labels(_decision)
+for _result in ("used", "dropped", "skipped"):
+    EARLY_TRANSCRIPTIONS.labels(_result)
+
+# HTTP clients of the speech APIs and the LLM (calls/http_api.py): how long each request waited
+# for a free connection of its pool, and how many found none in time.
+HTTP_POOL_WAIT = Histogram(
+    "callcenter_http_pool_wait_seconds",
+    "Time a request to an engine's API waited for a free connection of its pool.",
+    ["api"],
+    buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0),
+)
+HTTP_POOL_EXHAUSTED = Counter(
+    "callcenter_http_pool_exhausted",
+    "Requests to an engine's API that found no free connection within the pool time-out.",
+    ["api"],
+)
+
+# The staff's live monitor (calls/live.py): events sent to the channel layer, pushed out of the
+# publisher's full queue, or refused by the layer.
+LIVE_EVENTS = Counter(
+    "callcenter_live_events", "Live monitor events, by what became of them.", ["result"]
+)

@@ -32,7 +32,12 @@ class Call(models.Model):
     caller_number = models.CharField(
         max_length=32, blank=True, help_text="Handed over by the dialplan when it is known."
     )
-    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
+    language = models.CharField(
+        max_length=2,
+        choices=Language.choices,
+        default=Language.ENGLISH,
+        help_text="The language the call ended in: the bot follows the caller among the shop's.",
+    )
     sample_rate = models.PositiveIntegerField(
         null=True, blank=True, help_text="Audio sample rate the caller's frames use, Hz."
     )
@@ -68,12 +73,22 @@ class Call(models.Model):
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="That process's last sign of life during the call."
     )
+    # Placed by staff from the admin's test-call page (calls/testcall), not by a customer.
+    is_test = models.BooleanField(
+        "test call", default=False, help_text="Placed by staff from the test-call page."
+    )
+    test_real_orders = models.BooleanField(
+        "test call places real orders",
+        default=False,
+        help_text="The tester ticked 'place real orders'; otherwise its orders are sandbox.",
+    )
 
     class Meta:
         ordering = ["-started_at"]
         permissions = [
             ("export_call", "Can export calls as CSV"),
             ("view_live_calls", "Can watch the live calls monitor"),
+            ("place_test_call", "Can talk to the bot from the test-call page"),
         ]
         indexes = [
             models.Index(fields=["-started_at"], name="call_started_idx"),
@@ -99,6 +114,7 @@ class TurnRole(models.TextChoices):
 class TurnInput(models.TextChoices):
     VOICE = "voice", "Voice"
     DTMF = "dtmf", "Keypad (DTMF)"
+    TEXT = "text", "Text (test chat)"
 
 
 class Turn(models.Model):

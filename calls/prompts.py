@@ -14,6 +14,18 @@ BUSY = {
     "uk": "Вибачте, зараз усі лінії зайняті. Будь ласка, зателефонуйте за кілька хвилин.",
     "ru": "Извините, сейчас все линии заняты. Пожалуйста, перезвоните через несколько минут.",
 }
+# Speech recognition is at capacity (calls/admission.py): a new caller is put through to the
+# operators; a caller whose answer is coming late hears this instead of silence.
+BUSY_TO_OPERATOR = {
+    "en": "Sorry, all our lines are busy. Let me put you through to an operator.",
+    "uk": "Вибачте, усі лінії зайняті. З'єдную вас з оператором.",
+    "ru": "Извините, все линии заняты. Соединяю вас с оператором.",
+}
+ONE_MOMENT = {
+    "en": "One moment, please.",
+    "uk": "Хвилинку, будь ласка.",
+    "ru": "Одну минуту, пожалуйста.",
+}
 
 APOLOGY_NOT_UNDERSTOOD = {
     "en": "Sorry, I didn't catch that. Could you say it again?",
@@ -41,6 +53,14 @@ APOLOGY_TRANSFER = {
 }
 
 
+# The caller asked for another language: said in the new one, before the question again.
+LANGUAGE_SWITCHED = {
+    "en": "Sure, let's speak English.",
+    "uk": "Звісно, говоримо українською.",
+    "ru": "Конечно, говорим по-русски.",
+}
+
+
 def prompt(phrases: dict[str, str], language: str) -> str:
     return phrases.get(language, phrases["en"]).format(shop=settings.SHOP_NAME)
 
@@ -54,6 +74,9 @@ def fixed_prompts(language: str) -> list[str]:
         prompt(APOLOGY_TRANSFER, language),
         prompt(STILL_THERE, language),
         prompt(NO_INPUT_GOODBYE, language),
+        prompt(BUSY_TO_OPERATOR, language),
+        prompt(ONE_MOMENT, language),
+        prompt(LANGUAGE_SWITCHED, language),
     ]
 
 

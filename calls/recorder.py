@@ -1,22 +1,23 @@
 """Persists Call and Turn rows off the hot path: batched, idempotent, and never lost.
 
 Sessions tell the recorder what happened (plain method calls that only touch memory); one
-background task writes the changes in batches through `database_sync_to_async`. When the
-database is away the changes stay in memory and are written when it is back. Writes are
-upserts keyed by the call's UUID and the turn's position, so a retried batch never makes a
-duplicate row.
+background task writes the changes in batches, in a database thread of its own
+(calls/db_threads.py). When the database is away the changes stay in memory and are written
+when it is back. Writes are upserts keyed by the call's UUID and the turn's position, so a
+retried batch never makes a duplicate row.
 """
 
 import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from . import metrics
+from . import db_threads, metrics
 from .background import stop_task
 from .live import LivePublisher
 from .models import CallOutcome, CallStatus
@@ -30,6 +31,14 @@ logger = logging.getLogger(__name__)
 FINAL_CHECK_TIMEOUT = 2.0
 # Seconds close() waits for each background task to end once cancelled.
 STOP_TASK_SECONDS = 5.0
+
+
+class CallWatcher(Protocol):
+    """Told of one call's changes as the recorder takes them (on the loop; must not block)."""
+
+    def call_changed(self, fields: Mapping) -> None: ...
+
+    def turn_spoken(self, call_uuid: uuid.UUID, fields: Mapping) -> None: ...
 
 
 @dataclass
@@ -73,8 +82,22 @@ class Recorder:
         self.quarantined = 0  # records the database refused, kept in QuarantinedRecord
         # Every change also goes to the staff's live monitor (memory only here, too).
         self.live = live if live is not None else LivePublisher()
+        # One call's changes, handed to whoever watches it (the test-call page's socket).
+        self._watchers: dict[uuid.UUID, CallWatcher] = {}
 
     # --- What sessions call: memory only, never blocks -------------------------------------
+
+    def watch(self, call_uuid: uuid.UUID, watcher: "CallWatcher | None") -> None:
+        """Hand this call's changes to `watcher` as they are recorded (None: stop)."""
+        if watcher is None:
+            self._watchers.pop(call_uuid, None)
+        else:
+            self._watchers[call_uuid] = watcher
+
+    def _changed(self, call_uuid: uuid.UUID, fields: dict) -> None:
+        self.live.call_changed(fields)
+        if (watcher := self._watchers.get(call_uuid)) is not None:
+            watcher.call_changed(fields)
 
     def call_started(self, call_uuid: uuid.UUID, **fields) -> None:
         fields = {
@@ -85,7 +108,7 @@ class Recorder:
         }
         state = self._calls[call_uuid] = _CallState(fields=fields)
         self._wake.set()
-        self.live.call_changed(state.fields)
+        self._changed(call_uuid, state.fields)
 
     def call_updated(self, call_uuid: uuid.UUID, **fields) -> None:
         if call_uuid in self._refused:
@@ -94,7 +117,7 @@ class Recorder:
         state.fields.update(fields)
         state.dirty = True
         self._wake.set()
-        self.live.call_changed(state.fields)
+        self._changed(call_uuid, state.fields)
 
     def call_ended(self, call_uuid: uuid.UUID, **fields) -> None:
         if call_uuid in self._refused:
@@ -105,7 +128,7 @@ class Recorder:
         state.dirty = True
         state.ended = True
         self._wake.set()
-        self.live.call_changed(state.fields)
+        self._changed(call_uuid, state.fields)
 
     def turn(self, call_uuid: uuid.UUID, **fields) -> None:
         if call_uuid in self._refused:
@@ -113,6 +136,8 @@ class Recorder:
         self._calls[call_uuid].turns.append(fields)
         self._wake.set()
         self.live.turn_spoken(call_uuid, fields)
+        if (watcher := self._watchers.get(call_uuid)) is not None:
+            watcher.turn_spoken(call_uuid, fields)
 
     def refuse(self, call_uuid: uuid.UUID) -> None:
         """The session under this UUID reused a finished call's: nothing it says is recorded
@@ -132,7 +157,7 @@ class Recorder:
         try:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation.
             async with asyncio.timeout(FINAL_CHECK_TIMEOUT):
-                return await database_sync_to_async(call_has_ended)(call_uuid)
+                return await db_threads.run("records", call_has_ended, call_uuid)
         except Exception as error:
             logger.warning("call %s: could not check that it is new (%r)", call_uuid, error)
             return False
@@ -218,7 +243,7 @@ class Recorder:
             state.dirty = False
             state.turns = []
         try:
-            result: BatchResult = await database_sync_to_async(write_batch)(calls, turns)
+            result: BatchResult = await db_threads.run("records", write_batch, calls, turns)
         except asyncio.CancelledError:
             # Stopped mid-write: keep the batch (writing it twice changes nothing).
             self._restore(taken, turns)

@@ -1,4 +1,8 @@
-"""The shop manager's report: calls, reply latency and orders per local day, as DB aggregates."""
+"""The shop manager's report: calls, reply latency and orders per local day, as DB aggregates.
+
+Staff's test calls (the admin's test-call page) and the sandbox orders they place are not the
+shop's business and are left out; a real order a test call placed counts like any order.
+"""
 
 import datetime
 import math
@@ -12,7 +16,7 @@ from django.utils import timezone
 
 from orders.models import Order, OrderStatus
 
-from .models import Call, CallOutcome, Turn, TurnRole
+from .models import Call, CallOutcome, Language, Turn, TurnRole
 
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
@@ -84,11 +88,22 @@ class Day:
         return sum(self.calls.values())
 
 
+@dataclass(frozen=True)
+class LanguageRow:
+    """The calls that ended in one language: how many, and how many placed an order."""
+
+    code: str
+    label: str
+    calls: int
+    orders: int
+
+
 @dataclass
 class Report:
     period: Period
     headline: Headline
     days: list[Day]
+    languages: list[LanguageRow] = field(default_factory=list)
 
 
 def parse_period(value: str | None) -> int:
@@ -104,11 +119,18 @@ def build_report(days: int = DEFAULT_PERIOD, *, today: datetime.date | None = No
     period = Period.ending(today or timezone.localdate(), days)
     by_date = {date: Day(date, calls=dict.fromkeys(OUTCOMES, 0)) for date in period.dates()}
     tz = timezone.get_current_timezone()
-    calls = Call.objects.filter(started_at__gte=period.start, started_at__lt=period.end)
-    bot_turns = Turn.objects.filter(
-        _BOT_REPLY, call__started_at__gte=period.start, call__started_at__lt=period.end
+    calls = Call.objects.filter(
+        started_at__gte=period.start, started_at__lt=period.end, is_test=False
     )
-    orders = Order.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
+    bot_turns = Turn.objects.filter(
+        _BOT_REPLY,
+        call__started_at__gte=period.start,
+        call__started_at__lt=period.end,
+        call__is_test=False,
+    )
+    orders = Order.objects.filter(
+        created_at__gte=period.start, created_at__lt=period.end, sandbox=False
+    )
 
     for row in (
         calls.annotate(day=TruncDate("started_at", tzinfo=tz))
@@ -144,7 +166,24 @@ def build_report(days: int = DEFAULT_PERIOD, *, today: datetime.date | None = No
         by_date[row["day"]].bot_orders = row["bot"]
         by_date[row["day"]].staff_orders = row["staff"]
 
-    return Report(period, _headline(calls, bot_turns, orders), list(by_date.values()))
+    report = Report(period, _headline(calls, bot_turns, orders), list(by_date.values()))
+    report.languages = _languages(calls)
+    return report
+
+
+def _languages(calls) -> list[LanguageRow]:
+    """Calls per language (the one each call ended in), every language the bot speaks."""
+    counted = {
+        row["language"]: row
+        for row in calls.values("language")
+        .annotate(n=Count("pk"), orders=Count("pk", filter=Q(outcome=CallOutcome.ORDER_PLACED)))
+        .order_by()
+    }
+    return [
+        LanguageRow(code, label, counted.get(code, {}).get("n", 0),
+                    counted.get(code, {}).get("orders", 0))
+        for code, label in Language.choices
+    ]  # fmt: skip
 
 
 def _headline(calls, bot_turns, orders) -> Headline:

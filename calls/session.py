@@ -1,6 +1,7 @@
 """One call's life: audio in and out, barge-in, DTMF, hang-up; owns the call's state and timings.
 
-The session talks to the wire only through its CallConnection, to the database only through
+The session talks to the wire only through its transport (calls/transport.py: AudioSocket's
+CallConnection, or the browser's test-call websocket), to the database only through
 the Recorder, and to speech and the agent only through the engines in CallServices, so each part
 can be swapped or tested. What the bot says and when is the call's script (`on_answer`, by
 default `calls.conversation.converse`).
@@ -17,18 +18,20 @@ from django.utils import timezone
 
 from . import metrics
 from .agent.base import Agent, CallContext
-from .audiosocket.connection import CallConnection, ConnectionClosed
 from .audiosocket.limits import Flood, RealTimeAudio
-from .audiosocket.protocol import ErrorCode, Kind, Packet, ProtocolError, encode_audio
+from .audiosocket.protocol import ErrorCode, Kind, Packet, ProtocolError
+from .hearing import Hearing
 from .keypad import Keypad
+from .language import CallLanguage
 from .models import CallOutcome, CallStatus, TurnInput, TurnRole
 from .prompts import split_sentences
 from .recorder import Recorder
+from .transport import CallTransport, ConnectionClosed
 from .voice.audio import FRAME_MS, frame_size
-from .voice.player import FrameClock, Playback, Player
+from .voice.player import FrameClock, Playback, Player, heard_text
 from .voice.stt import STTEngine, Transcript
 from .voice.tts_cache import TTSCache
-from .voice.vad import EndpointConfig, Endpointer, SpeechStarted, Utterance, WebRTCVAD
+from .voice.vad import EndpointConfig, Endpointer, SpeechPaused, SpeechStarted, Utterance, WebRTCVAD
 
 logger = logging.getLogger(__name__)
 
@@ -92,24 +95,10 @@ class Spoken:
     interrupted: bool
 
 
-def heard_text(parts: list[tuple[str, Playback]]) -> str:
-    """The words the caller heard: whole sentences played, and the played share of a cut one."""
-    heard = []
-    for sentence, playback in parts:
-        if not playback.interrupted and playback.frames_played == playback.total_frames:
-            heard.append(sentence)
-            continue
-        words = sentence.split()
-        share = playback.frames_played / playback.total_frames if playback.total_frames else 0
-        if spoken := words[: round(len(words) * share)]:
-            heard.append(" ".join(spoken) + "…")
-        break
-    return " ".join(heard)
-
-
 @dataclass(frozen=True)
 class SessionConfig:
     language: str = "en"
+    languages: tuple[str, ...] = ()  # the shop's, `language` first; () is `language` alone
     idle_timeout: float = 10.0
     # How long to wait for the caller's first audio frame to learn the rate before assuming 8 kHz.
     first_audio_wait: float = 0.5
@@ -119,7 +108,7 @@ class CallSession:
     def __init__(
         self,
         call_uuid: uuid.UUID,
-        connection: CallConnection,
+        connection: CallTransport,
         services: CallServices,
         config: SessionConfig,
         *,
@@ -136,18 +125,20 @@ class CallSession:
         self.recorder = services.recorder
         self.tts = services.tts
         self.config = config
-        self.language = config.language
+        self.call_language = CallLanguage(config.languages or (config.language,))
         self.sample_rate: int | None = None
         self.player: Player | None = None
         self.ended = asyncio.Event()
         self.ended_at = None
         self.end_reason = ""
         self.outcome = ""
+        self.turned_away = ""  # why the call is not taken (calls/admission.py): kept as its end
         self.dtmf_digits: list[str] = []
         self.frames_in = 0
         self.inbound_audio = RealTimeAudio(asyncio.get_running_loop().time())
-        self.context = CallContext(call_uuid, config.language)
+        self.context = CallContext(call_uuid, self.call_language.language)
         self.endpointer: Endpointer | None = None
+        self.hearing = Hearing(self)  # speech to text, early at a pause
         # What the caller said (utterances) and keyed (entries), in order, for the conversation.
         self.utterances: asyncio.Queue[Utterance | KeyedEntry] = asyncio.Queue()
         self.keypad = Keypad(asyncio.get_running_loop().time())
@@ -159,6 +150,10 @@ class CallSession:
         self._audio_ms = 0  # call time of the last caller frame fed to the endpointer
         self._sequence = 0
         self._tasks: set[asyncio.Task] = set()
+
+    @property
+    def language(self) -> str:  # the call's: it follows the caller (calls/language.py)
+        return self.context.language
 
     # --- Life cycle -----------------------------------------------------------------------------
 
@@ -183,7 +178,7 @@ class CallSession:
                 except TimeoutError:
                     idle = self.config.idle_timeout
                     raise _EndCall(
-                        f"no packets from Asterisk for {idle:g} s (idle time-out)",
+                        f"no packets from {self.connection.name} for {idle:g} s (idle time-out)",
                         CallOutcome.FAILED,
                     ) from None
                 self._dispatch(packets)
@@ -193,7 +188,9 @@ class CallSession:
             await self.end(f"protocol error: {error}", CallOutcome.FAILED)
         except ConnectionClosed:
             await self.end(
-                "connection closed by Asterisk", CallOutcome.ABANDONED, send_hangup=False
+                f"connection closed by {self.connection.name}",
+                CallOutcome.ABANDONED,
+                send_hangup=False,
             )
         except (ConnectionError, OSError) as error:
             await self.end(f"connection lost: {error}", CallOutcome.ABANDONED, send_hangup=False)
@@ -255,7 +252,7 @@ class CallSession:
 
     def _start_player(self, sample_rate: int) -> None:
         self.sample_rate = sample_rate
-        self.player = Player(sample_rate, self._send_frame, encode_audio)
+        self.player = Player(sample_rate, self._send_frame, self.connection.encode_audio)
         self.endpointer = Endpointer(WebRTCVAD(), sample_rate, self.services.endpoint)
         self.recorder.call_updated(self.uuid, sample_rate=sample_rate)
         self.clock.register(self.player)
@@ -265,7 +262,11 @@ class CallSession:
         if self.connection.stalled:
             # Asterisk stopped reading: end the call rather than buffer audio without bound.
             self._spawn(
-                self.end("Asterisk stopped reading audio", CallOutcome.FAILED, send_hangup=False)
+                self.end(
+                    f"{self.connection.name} stopped reading audio",
+                    CallOutcome.FAILED,
+                    send_hangup=False,
+                )
             )
             if self.player is not None:
                 self.clock.unregister(self.player)
@@ -282,6 +283,10 @@ class CallSession:
             self._keys_timer.cancel()
             self._keys_timer = None
         self.ended_at = timezone.now()
+        if self.turned_away and reason != self.turned_away:
+            # A caller turned away who hangs up or goes silent during the message was still
+            # turned away: staff and reports must see why.
+            reason = f"{self.turned_away}; {reason}"
         self.end_reason = reason
         self.outcome = self.outcome or outcome
         if self.player is not None:
@@ -364,6 +369,8 @@ class CallSession:
             for event in events:
                 if isinstance(event, SpeechStarted):
                     self._on_speech_started()
+                elif isinstance(event, SpeechPaused):
+                    self.hearing.paused(event.utterance)
                 else:
                     self.utterances.put_nowait(event)
 
@@ -481,13 +488,7 @@ class CallSession:
         return spoken
 
     async def transcribe(self, utterance: Utterance) -> Transcript:
-        """Speech to text off the loop, in the process's STT executor, told what the agent
-        asked for (the engine fits its prompt or phrase hints to it)."""
-        stt, language, expect = self.services.stt, self.language, self.context.expect
-        return await self._loop.run_in_executor(
-            self.services.stt_executor,
-            lambda: stt.transcribe(utterance.pcm, utterance.sample_rate, language, expect=expect),
-        )
+        return await self.hearing.transcribe(utterance)  # calls/hearing.py
 
     # --- Helpers --------------------------------------------------------------------------------
 

@@ -64,12 +64,31 @@ _SIZE_CONNECTOR = re.compile(
 )
 
 
+# "Two hundred five" written by speech-to-text as "2 105" (the "hundred five" as one number):
+# a width below any tire's (100-124) right after a lone 2 or 3 and before a profile.
+_SPLIT_HUNDREDS = re.compile(
+    r"(?<![\d.,])\b(?P<hundreds>[23])[\s,]+(?P<rest>1[0-2]\d)(?=\s*[/\\,.\s-]\s*(?:[^\W\d_]\s*)?\d{2}(?!\d))"
+)
+
+
+def join_split_hundreds(text: str) -> str:
+    """ "2 105 55 R16" -> "205 55 R16": a width speech-to-text split after its hundreds."""
+
+    def joined(match: re.Match) -> str:
+        rest = int(match["rest"])
+        if rest >= 125:  # "2 195 65 R15" is two tires of 195/65 R15
+            return match[0]
+        return str(int(match["hundreds"]) * 100 + rest - 100)
+
+    return _SPLIT_HUNDREDS.sub(joined, text)
+
+
 def parse_spoken_size(text: str) -> TireSize | None:
     """Find a tire size in what a caller said: digits as STT writes them or spoken numbers in
     English, Ukrainian or Russian ("one ninety five sixty five fifteen")."""
     from .spoken import words_to_digits
 
-    normalized = _SIZE_CONNECTOR.sub(" ", words_to_digits(text))
+    normalized = join_split_hundreds(_SIZE_CONNECTOR.sub(" ", words_to_digits(text)))
     for match in _SIZE_IN_TEXT.finditer(normalized):
         size = TireSize(int(match["width"]), int(match["profile"]), int(match["rim"]))
         if plausible_size(size):
@@ -80,6 +99,25 @@ def parse_spoken_size(text: str) -> TireSize | None:
         for start in range(len(digits) - 6):
             chunk = digits[start : start + 7]
             size = TireSize(int(chunk[:3]), int(chunk[3:5]), int(chunk[5:]))
+            if plausible_size(size):
+                return size
+    return None
+
+
+def parse_size_after_rim(text: str, rim: int) -> TireSize | None:
+    """The size of a caller who named the rim first ("R17, 225 45", "17 дюймов, 225 на 45",
+    "seventeen inch, two twenty five forty five"): a width and a profile said on their own
+    after it, not digits inside a longer run (a phone number's "125 45" is not a size)."""
+    from .spoken import words_to_digits
+
+    normalized = _SIZE_CONNECTOR.sub(" ", words_to_digits(text))
+    for run in re.finditer(r"\d+(?:[\s,./-]+\d+)*", normalized):
+        groups = re.findall(r"\d+", run[0])
+        if len(groups) > 1 and int(groups[0]) == rim:
+            groups = groups[1:]  # "r17 225 45" as one run
+        said = "".join(groups)  # "2 25 45": "two twenty five forty five"
+        if len(said) == 5:
+            size = TireSize(int(said[:3]), int(said[3:]), rim)
             if plausible_size(size):
                 return size
     return None

@@ -22,6 +22,12 @@ make_utterances.py), LOAD_SAMPLE_RATE (8000 or 16000), LOAD_NFR_P95_MS, LOAD_NFR
 LOAD_SERVER_PID, LOAD_REPORT, LOAD_CALL_SPREAD (seconds: callers' first calls start at random
 within it). `run_load_test.sh` sets them all for a profile.
 
+LOAD_DIALOGUE=orders (the remote-engine profiles, ENGINES=remote): each call is one of the
+ordering dialogues of make_utterances.py (size, choice, name, phone, pickup, yes, no thanks), and
+a call the bot ends early after answering (an apology and an operator route when a speech
+request failed) is the call's end, not an error: remote_report.py then checks in the database
+that every such call was routed to an operator.
+
 With LOAD_VIA=asterisk (and LOAD_ASTERISK_DIR, a running Asterisk that `run_load_test.sh`
 starts), each call goes through a real PBX: the caller listens on a loopback port, drops a call
 file whose bot leg enters the project dialplan (`[tire-shop-inbound]`, or the wideband context
@@ -68,6 +74,7 @@ VIA_ASTERISK = os.environ.get("LOAD_VIA", "direct") == "asterisk"
 ASTERISK_DIR = Path(os.environ.get("LOAD_ASTERISK_DIR", "."))
 ASTERISK_ANSWER_TIMEOUT = 20.0  # seconds for Asterisk to set the call up and connect back
 CODECS = {8000: "slin", 16000: "slin16"}  # the caller leg's AudioSocket channel, c(...)
+ORDERS = os.environ.get("LOAD_DIALOGUE", "search") == "orders"
 REPORT = os.environ.get("LOAD_REPORT", str(Path(__file__).parent / "results" / "locust"))
 
 
@@ -77,6 +84,7 @@ class Figures:
     def __init__(self) -> None:
         self.calls = 0
         self.active = 0
+        self.ended_by_bot = 0  # LOAD_DIALOGUE=orders: the bot ended the call before the script
         self.frames_sent = 0
         self.frames_received = 0
         self.late_sends = 0
@@ -96,6 +104,11 @@ def load_utterances(directory: Path, rate: int) -> list[bytes]:
         )
     names = json.loads(index.read_text())[str(rate)]
     return [(directory / name).read_bytes() for name in names]
+
+
+def load_order_dialogues(directory: Path, rate: int) -> list[list[bytes]]:
+    dialogues = json.loads((directory / "utterances.json").read_text())["order_dialogues"]
+    return [[(directory / name).read_bytes() for name in names] for names in dialogues[str(rate)]]
 
 
 class Call:
@@ -248,6 +261,7 @@ class Caller(User):
 
     wait_time = between(1, 4)
     utterances: list[bytes] = []
+    dialogues: list[list[bytes]] = []  # LOAD_DIALOGUE=orders
 
     def on_start(self) -> None:
         self.rng = random.Random()
@@ -284,8 +298,12 @@ class Caller(User):
                 raise RuntimeError(call.error or "no greeting")
             self._fire("greeting", started_wall, (greeting - started) * 1000)
             call.wait_quiet()
-            for pcm in self.utterances:
+            script = self.rng.choice(self.dialogues) if ORDERS else self.utterances
+            for pcm in script:
                 gevent.sleep(self.rng.uniform(0.3, 1.2))  # a caller's pause before answering
+                if call.closed and ORDERS and call.hung_up_by_server:
+                    figures.ended_by_bot += 1  # after its last answer: an operator route
+                    break
                 if call.closed:
                     raise RuntimeError(call.error or "the call ended")
                 turn_wall = time.time()
@@ -330,6 +348,8 @@ class WebHealth(HttpUser):
 @events.init.add_listener
 def _load_utterances(environment, **_kwargs) -> None:
     Caller.utterances = load_utterances(UTTERANCES, SAMPLE_RATE)
+    if ORDERS:
+        Caller.dialogues = load_order_dialogues(UTTERANCES, SAMPLE_RATE)
 
 
 @events.test_start.add_listener
@@ -340,15 +360,18 @@ def _watch_server(environment, **_kwargs) -> None:
     import psutil
 
     process = psutil.Process(int(pid))
-    figures.baseline_rss_mb = process.memory_info().rss / 2**20
-    process.cpu_percent()
+    # With --workers N the calls are served by the children: CPU and RSS are summed over all.
+    family = [process, *process.children(recursive=True)]
+    figures.baseline_rss_mb = sum(p.memory_info().rss for p in family) / 2**20
+    for member in family:
+        member.cpu_percent()
 
     def sample() -> None:
         while True:
             gevent.sleep(1)
             try:
-                cpu = process.cpu_percent()
-                rss = process.memory_info().rss / 2**20
+                cpu = sum(p.cpu_percent() for p in family)
+                rss = sum(p.memory_info().rss for p in family) / 2**20
             except psutil.Error:
                 return
             figures.samples.append((figures.active, cpu, rss))
@@ -398,6 +421,7 @@ def summary(environment) -> dict:
         "frames_sent": figures.frames_sent,
         "frames_received": figures.frames_received,
         "client_late_sends": figures.late_sends,
+        "calls_ended_by_bot_early": figures.ended_by_bot,
         "reply_frame_jitter_ms": {
             "p50": _jitter_percentile(0.5),
             "p95": _jitter_percentile(0.95),

@@ -92,8 +92,9 @@ CONDITIONS = ("16k clean", "8k phone", "8k + noise 20 dB")
 
 def words(text: str) -> list[str]:
     """Lower case, no punctuation, digits apart from letters ("R16" -> "r 16"), and a run of
-    numbers as one token: "067 123 45 67" and "067 1234567" are the same phone number."""
-    text = re.sub(r"(\d)([^\W\d_])|([^\W\d_])(\d)", r"\1\3 \2\4", text.lower())
+    numbers as one token: "067 123 45 67" and "067 1234567" are the same phone number; "ё" as
+    "е" (Russian writes either: "своё" and "свое" are one word)."""
+    text = re.sub(r"(\d)([^\W\d_])|([^\W\d_])(\d)", r"\1\3 \2\4", text.lower().replace("ё", "е"))
     tokens: list[str] = []
     for token in re.findall(r"[^\W_]+", text.replace("'", "")):
         if token.isdigit() and tokens and tokens[-1].isdigit():

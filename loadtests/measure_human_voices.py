@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "loadtests"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "callcenter.settings")
 os.environ.setdefault("ENV_FILE", os.devnull)
 
+from espeak_e2e_voices import keys_heard  # noqa: E402
 from measure_engines import edit_distance, words  # noqa: E402
 
 EXPECT = {"phone": "phone", "order_number": "order_number", "size": "size", "name": "name"}
@@ -79,16 +80,19 @@ def measure(directory: Path, items: list[dict], language: str, setting: str) -> 
         expect_prompts=config["prompt"] == "expect",
         guard=config["guard"],
     )
-    engine.transcribe(load(directory, items[0]["file"]), 8000, language)  # warm up
+    rate = items[0].get("rate", 8000)
+    engine.transcribe(load(directory, items[0]["file"]), rate, language)  # warm up
     errors = total = digits_right = digit_items = short_right = short_items = 0
+    keys_right = keys_items = 0
+    keys_missed = []
     empty = recited = 0
     cpu = audio = short_cpu = 0.0
     misheard = []
     for item in items:
         pcm = load(directory, item["file"])
-        expect = EXPECT.get(item["kind"], "free")
+        expect = item.get("expect") or EXPECT.get(item["kind"], "free")
         started = time.process_time()
-        heard = engine.transcribe(pcm, 8000, language, expect=expect).text
+        heard = engine.transcribe(pcm, rate, language, expect=expect).text
         spent = time.process_time() - started
         cpu += spent
         audio += item["seconds"]
@@ -98,13 +102,19 @@ def measure(directory: Path, items: list[dict], language: str, setting: str) -> 
         if "digits" in item:
             digit_items += 1
             digits_right += re.sub(r"\D", "", heard) == item["digits"]
+        if "keys" in item:  # the espeak-ng set of the tests' lines (espeak_e2e_voices.py)
+            keys_items += 1
+            right = keys_heard(heard, expect, item["keys"])
+            keys_right += right
+            if not right:
+                keys_missed.append(f"{item['text']!r} -> {heard!r}")
         if item["kind"] in ("short", "name"):
             short_items += 1
             short_cpu += spent
             short_right += reference == hypothesis
             empty += not hypothesis
             recited += recites_prompt(heard, engine.prompt(language, expect))
-        if reference != hypothesis and len(misheard) < 12:
+        if reference != hypothesis and len(misheard) < 40:
             misheard.append(f"{item['text']!r} -> {heard!r}")
     row = {
         "language": language,
@@ -114,11 +124,14 @@ def measure(directory: Path, items: list[dict], language: str, setting: str) -> 
         "wer": round(errors / total, 3),
         "digits_right": f"{digits_right}/{digit_items}",
         "short_right": f"{short_right}/{short_items}",
+        "keys_right": f"{keys_right}/{keys_items}",
         "short_empty": empty,
         "short_reciting_prompt": recited,
-        "cpu_s_per_short": round(short_cpu / short_items, 3),
+        "cpu_s_per_short": round(short_cpu / max(1, short_items), 3),
+        "cpu_s_per_item": round(cpu / len(items), 3),
         "rtf": round(cpu / audio, 3),
         "misheard": misheard,
+        "keys_missed": keys_missed,
     }
     print(json.dumps(row, ensure_ascii=False), flush=True)
     return row
@@ -147,16 +160,16 @@ def main() -> int:
 
     print(
         "\n| language | model | window | beam | prompt | guard | WER | digit sequences | "
-        "short heard | short empty | CPU s / short | RTF |"
+        "short heard | short empty | keys heard | CPU s / short | CPU s / item | RTF |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         window = "30 s" if row["margin"] is None else f"+{row['margin']:g} s"
         print(
             f"| {row['language']} | {row['model']} | {window} | {row['beam']} | {row['prompt']} | "
             f"{'yes' if row['guard'] else 'no'} | {row['wer']:.3f} | {row['digits_right']} | "
-            f"{row['short_right']} | {row['short_empty']} | {row['cpu_s_per_short']:.2f} | "
-            f"{row['rtf']:.2f} |"
+            f"{row['short_right']} | {row['short_empty']} | {row['keys_right']} | "
+            f"{row['cpu_s_per_short']:.2f} | {row['cpu_s_per_item']:.2f} | {row['rtf']:.2f} |"
         )  # fmt: skip
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 # Load test with Locust: real AudioSocket calls against a real run_audiosocket and HTTP health
 # checks against a real Daphne, for one profile; exits non-zero when the profile's NFR is missed.
 #
-#   loadtests/run_load_test.sh quick|normal|peak|stress|production|soak
+#   loadtests/run_load_test.sh quick|normal|peak|stress|production|soak|capacity
 #
 # Profiles (users = concurrent callers):      NFR checked
 #   quick        5 users,  90 s               turn latency p95 < 2 s, no errors (runs in CI)
@@ -11,6 +11,7 @@
 #   stress     100 users, 300 s               none: finds where the service bends
 #   production 200 users, 600 s               none: the configured call limit (AUDIOSOCKET_MAX_CALLS)
 #   soak       200 users, 30 min              memory does not grow without bound (see below)
+#   capacity   a sweep of callers x processes  the capacity table (loadtests/capacity_sweep.sh)
 #
 # It starts what it needs: migrates the database (DATABASE_URL, or a throw-away SQLite file),
 # loads the sample catalog, synthesises the callers' utterances once, starts run_audiosocket and
@@ -23,8 +24,19 @@
 # asterisk-min build, or ../shared/asterisk/asterisk-min-*.tar.gz, unpacked under results/)
 # running the project's deploy/asterisk/extensions.conf: the callers' audio crosses the PBX
 # and the bot gets the caller's number from the dialplan (see loadtests/README.md).
-# RUN_TIME overrides the profile's duration (e.g. RUN_TIME=2m). Reports: loadtests/results/
+# RUN_TIME overrides the profile's duration (e.g. RUN_TIME=2m), LOAD_USERS its callers, and
+# LOAD_STOP_TIMEOUT the seconds calls in progress at the end may take to finish (60). Reports: loadtests/results/
 # <profile>-<time>{_stats.csv,_stats_history.csv,_failures.csv,.html,.json,-server.log}.
+#
+# ENGINES=remote: speech on the remote engines (Google's API by default, REMOTE_API=openai for
+# the OpenAI-compatible one) served by speech_standin.py (a stand-in with a cloud's latency and
+# failures: STANDIN_ARGS passes it options, e.g. "--error-rate 0 --timeout-rate 0" or
+# "--stall-after 60"), on PostgreSQL and Redis (DATABASE_URL and REDIS_URL must name them) with
+# a real Celery worker sending the order notifications. The callers order tires
+# (LOAD_DIALOGUE=orders); the profiles normal, peak and production then hold p95 < 2 s (peak 3 s)
+# with no errors, and remote_report.py adds HTTP pool waits, recorder lag, orders per minute,
+# notifications sent and the injected failures' fate (see docs/testing.md, "Remote speech
+# engines"). SPEECH_API_POOL and the other settings pass through to the server.
 #
 # soak: the production load for 30 minutes (RUN_TIME overrides; SOAK_USERS overrides the 200
 # callers, so that a smaller machine soaks at the load it sustains). memory_sampler.py records
@@ -40,6 +52,7 @@
 set -euo pipefail
 
 PROFILE=${1:-quick}
+[ "$PROFILE" = capacity ] && exec bash "$(dirname "$0")/capacity_sweep.sh"
 case "$PROFILE" in
     quick)      USERS=5;   SPAWN=1; TIME=90s;  P95_MS=2000; MAX_ERRORS=0 ;;
     normal)     USERS=20;  SPAWN=2; TIME=180s; P95_MS=2000; MAX_ERRORS=0 ;;
@@ -47,10 +60,24 @@ case "$PROFILE" in
     stress)     USERS=100; SPAWN=5; TIME=300s; P95_MS="";   MAX_ERRORS="" ;;
     production) USERS=200; SPAWN=10; TIME=600s; P95_MS="";  MAX_ERRORS="" ;;
     soak)       USERS=${SOAK_USERS:-200}; SPAWN=10; TIME=30m; P95_MS=""; MAX_ERRORS="" ;;
-    *) echo "unknown profile '$PROFILE': quick, normal, peak, stress, production or soak" >&2
+    *) echo "unknown profile '$PROFILE': quick, normal, peak, stress, production, soak or capacity" >&2
        exit 2 ;;
 esac
+USERS=${LOAD_USERS:-$USERS}
+ENGINES=${ENGINES:-embedded}
+if [ "$ENGINES" = remote ]; then
+    # Remote engines cost this box no speech CPU: the NFR holds at every profile but stress.
+    case "$PROFILE" in
+        normal|production) P95_MS=2000; MAX_ERRORS=0 ;;
+        peak) P95_MS=3000; MAX_ERRORS=0 ;;
+    esac
+elif [ "$ENGINES" != embedded ]; then
+    echo "ENGINES is embedded or remote, not '$ENGINES'" >&2; exit 2
+fi
 TIME=${RUN_TIME:-$TIME}
+# Locust times a turn to the first audible frame: a filler ("one moment") would pass for the
+# reply, so load runs measure the reply itself unless STT_FILLER=true is asked for.
+export STT_FILLER=${STT_FILLER:-false}
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -58,7 +85,7 @@ PY=${PYTHON:-$ROOT/.venv/bin/python}
 [ -x "$PY" ] || PY=$(command -v python3)
 RESULTS=$ROOT/loadtests/results
 mkdir -p "$RESULTS"
-STAMP=$PROFILE-$(date +%Y%m%d-%H%M%S)
+STAMP=${LOAD_STAMP:-$PROFILE-$(date +%Y%m%d-%H%M%S)}
 export PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH}
 export DJANGO_SETTINGS_MODULE=callcenter.settings
 : "${DATABASE_URL:=sqlite:///$RESULTS/load.sqlite3}"
@@ -83,14 +110,54 @@ wait_for_port() {  # host port seconds pid
     return 1
 }
 
-echo "=== profile $PROFILE: $USERS callers, spawn $SPAWN/s, $TIME"
+echo "=== profile $PROFILE: $USERS callers, spawn $SPAWN/s, $TIME, $ENGINES engines"
 "$PY" loadtests/make_utterances.py --output "$RESULTS/utterances" >/dev/null
+
+if [ "$ENGINES" = remote ]; then
+    # The figures are PostgreSQL's, Redis's and a Celery worker's; SQLite and in-process
+    # Celery (no REDIS_URL) serve the functional test's few callers only.
+    case "${DATABASE_URL:-}" in postgres*) ;; *)
+        echo "ENGINES=remote without PostgreSQL (DATABASE_URL): not a measurement" >&2 ;; esac
+    [ -n "${REDIS_URL:-}" ] || echo "ENGINES=remote without Redis (REDIS_URL): no Celery worker" >&2
+    "$PY" loadtests/speech_standin.py --utterances "$RESULTS/utterances" \
+        --port-file "$RESULTS/$STAMP-standin.port" ${STANDIN_ARGS:-} \
+        >"$RESULTS/$STAMP-standin.log" 2>&1 &
+    STANDIN_PID=$!
+    PIDS+=("$STANDIN_PID")
+    for _ in $(seq 100); do [ -s "$RESULTS/$STAMP-standin.port" ] && break; sleep 0.1; done
+    [ -s "$RESULTS/$STAMP-standin.port" ] \
+        || { cat "$RESULTS/$STAMP-standin.log"; echo "the speech stand-in did not start" >&2; exit 1; }
+    STANDIN=http://127.0.0.1:$(cat "$RESULTS/$STAMP-standin.port")
+    REMOTE_API=${REMOTE_API:-google}
+    export STT_ENGINE=$REMOTE_API TTS_ENGINE=$REMOTE_API
+    export GOOGLE_API_KEY=load GOOGLE_STT_URL=$STANDIN/google/v1 GOOGLE_TTS_URL=$STANDIN/google/v1
+    export OPENAI_API_KEY=load STT_API_URL=$STANDIN/openai/v1 TTS_API_URL=$STANDIN/openai/v1
+    # The prompts are rendered through the stand-in, into this run's own store.
+    export TTS_CACHE_DIR=$RESULTS/$STAMP-tts-cache
+    export NOTIFY_STAFF_EMAILS=${NOTIFY_STAFF_EMAILS:-shop@example.invalid}
+    export LOAD_DIALOGUE=orders
+    METRICS_PORT=$(free_port)
+    export AUDIOSOCKET_METRICS_PORT=$METRICS_PORT
+    echo "=== speech stand-in ($REMOTE_API API) on $STANDIN (pid $STANDIN_PID)"
+fi
 
 if [ -z "${LOAD_AUDIOSOCKET:-}" ] || [ -z "${LOAD_WEB_URL:-}" ]; then
     echo "=== database ${DATABASE_URL%%\?*}: migrate, sample catalog"
     "$PY" manage.py migrate --noinput -v 0
     "$PY" manage.py shell -c "from catalog.models import Tire; raise SystemExit(0 if Tire.objects.exists() else 1)" \
         || "$PY" manage.py load_sample_catalog
+    if [ "$ENGINES" = remote ]; then
+        # Hundreds of orders a minute: the load shop's stock never runs out mid-run.
+        "$PY" manage.py shell -c "from catalog.models import Tire; Tire.objects.update(stock_quantity=10**6)"
+    fi
+fi
+
+if [ "$ENGINES" = remote ] && [ -n "${REDIS_URL:-}" ]; then
+    "$PY" -m celery -A callcenter worker --concurrency 2 --loglevel WARNING \
+        >"$RESULTS/$STAMP-celery.log" 2>&1 &
+    CELERY_PID=$!
+    PIDS+=("$CELERY_PID")
+    echo "=== celery worker (pid $CELERY_PID)"
 fi
 
 if [ -z "${LOAD_AUDIOSOCKET:-}" ]; then
@@ -172,8 +239,10 @@ fi
 
 echo "=== locust"
 status=0
+LOAD_SINCE=$("$PY" -c "import datetime; print(datetime.datetime.now(datetime.UTC).isoformat())")
+LOAD_STARTED=$(date +%s)
 "$PY" -m locust -f loadtests/locustfile.py --headless --only-summary \
-    --users $(( USERS + 1 )) --spawn-rate "$SPAWN" --run-time "$TIME" --stop-timeout 60 \
+    --users $(( USERS + 1 )) --spawn-rate "$SPAWN" --run-time "$TIME" --stop-timeout "${LOAD_STOP_TIMEOUT:-60}" \
     --host "$LOAD_WEB_URL" --csv "$RESULTS/$STAMP" --html "$RESULTS/$STAMP.html" \
     --loglevel WARNING || status=$?
 if [ -n "$SAMPLER_PID" ]; then
@@ -187,6 +256,18 @@ if [ -n "$SAMPLER_PID" ]; then
         ${SOAK_MAX_ERRORS:+--max-errors "$SOAK_MAX_ERRORS"} || soak_status=$?
     [ "$status" -eq 0 ] && status=$soak_status
     echo "=== soak: $RESULTS/$STAMP{-memory.csv,-soak.json}"
+fi
+if [ "$ENGINES" = remote ]; then
+    echo "=== remote engines: pools, recorder, orders, notifications, injected failures"
+    METRICS_ARGS=()
+    for i in $(seq 0 $(( ${LOAD_WORKERS:-1} - 1 ))); do
+        METRICS_ARGS+=(--metrics "http://127.0.0.1:$(( METRICS_PORT + i ))/metrics")
+    done
+    remote_status=0
+    "$PY" loadtests/remote_report.py --since "$LOAD_SINCE" \
+        --run-seconds $(( $(date +%s) - LOAD_STARTED )) --report "$RESULTS/$STAMP" \
+        --standin "$STANDIN" "${METRICS_ARGS[@]}" || remote_status=$?
+    [ "$status" -eq 0 ] && status=$remote_status
 fi
 echo "=== reports: $RESULTS/$STAMP{_stats.csv,.html,.json}"
 exit $status

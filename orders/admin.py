@@ -72,8 +72,9 @@ class OrderAdmin(BoundedSearchMixin, admin.ModelAdmin):
         "fulfilment",
         "total",
         "call_link",
+        "sandbox",
     ]
-    list_filter = ["status", "fulfilment", "created_at"]
+    list_filter = ["status", "fulfilment", "sandbox", "created_at"]
     search_fields = ["number", "customer_phone", "customer_name"]
     date_hierarchy = "created_at"
     list_select_related = ["source_call"]
@@ -82,12 +83,13 @@ class OrderAdmin(BoundedSearchMixin, admin.ModelAdmin):
         "status",
         "total",
         "call_link",
+        "sandbox",
         "created_at",
         "updated_at",
         "status_changed_at",
     ]
     fieldsets = [
-        (None, {"fields": ["number", "status", "total", "call_link"]}),
+        (None, {"fields": ["number", "status", "total", "call_link", "sandbox"]}),
         (
             "Customer",
             {

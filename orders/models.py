@@ -67,6 +67,12 @@ class Order(models.Model):
         help_text="Idempotency key: a retried request with the same key never makes a 2nd order.",
     )
     notes = models.TextField(blank=True)
+    sandbox = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Placed in a test call without real orders: no stock taken, no notifications, "
+        "left out of reports.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     status_changed_at = models.DateTimeField(null=True, blank=True, editable=False)

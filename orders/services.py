@@ -2,6 +2,10 @@
 
 Every function is one database transaction, safe under concurrency, and placing an order is
 idempotent: a retried request with the same `request_key` returns the order it already made.
+
+An order placed in a test call (the admin's test-call page) is a sandbox order unless the tester
+ticked "place real orders": it is stored and linked to its call like any order, but takes no
+stock, queues no notification and is left out of the reports.
 """
 
 import re
@@ -62,6 +66,7 @@ def place_order(
         if existing:
             return existing
     lines = _merge_lines(lines)
+    sandbox = is_sandbox_call(source_call_id)
     order = Order(
         customer_name=customer_name.strip(),
         customer_phone=customer_phone.strip(),
@@ -70,6 +75,7 @@ def place_order(
         source_call_id=source_call_id,
         request_key=request_key or None,
         notes=notes,
+        sandbox=sandbox,
     )
     _validate_details(order)
     try:
@@ -80,14 +86,15 @@ def place_order(
                 tire = tires.get(line.tire_id)
                 if tire is None or not tire.is_active:
                     raise OrderError(f"Tire #{line.tire_id} is not in the catalog.")
-                _take_from_stock(tire, line.quantity)
+                _take_from_stock(tire, line.quantity, sandbox=sandbox)
                 items.append(OrderItem(tire=tire, quantity=line.quantity, unit_price=tire.price))
             order.total = sum((item.line_total for item in items), Decimal("0"))
             _save_with_new_number(order)
             for item in items:
                 item.order = order
             OrderItem.objects.bulk_create(items)
-            _notify_after_commit(order)
+            if not sandbox:
+                _notify_after_commit(order)
     except IntegrityError:
         # Another request with the same key won the race: that order is the answer.
         if request_key:
@@ -96,6 +103,15 @@ def place_order(
                 return existing
         raise
     return order
+
+
+def is_sandbox_call(call_id: int | None) -> bool:
+    """Orders of this call are sandbox: a test call whose tester did not allow real orders."""
+    from calls.models import Call
+
+    if call_id is None:
+        return False
+    return Call.objects.filter(pk=call_id, is_test=True, test_real_orders=False).exists()
 
 
 def normalize_phone(text: str, country_code: str | None = None) -> str | None:
@@ -142,7 +158,7 @@ def change_status(order_id: int, status: str) -> Order:
                 f"Order {order.number} is {order.get_status_display().lower()}; "
                 f"it cannot become {OrderStatus(status).label.lower()}."
             )
-        if status == OrderStatus.CANCELLED:
+        if status == OrderStatus.CANCELLED and not order.sandbox:
             for item in order.items.all():
                 Tire.objects.filter(pk=item.tire_id).update(
                     stock_quantity=F("stock_quantity") + item.quantity
@@ -207,10 +223,13 @@ def _validate_details(order: Order) -> None:
         raise OrderError("; ".join(messages)) from error
 
 
-def _take_from_stock(tire: Tire, quantity: int) -> None:
-    taken = Tire.objects.filter(pk=tire.pk, stock_quantity__gte=quantity).update(
-        stock_quantity=F("stock_quantity") - quantity
-    )
+def _take_from_stock(tire: Tire, quantity: int, *, sandbox: bool = False) -> None:
+    """Reserve the tires; a sandbox order only checks they are there (the stock is real)."""
+    in_stock = Tire.objects.filter(pk=tire.pk, stock_quantity__gte=quantity)
+    if sandbox:
+        taken = in_stock.exists()
+    else:
+        taken = in_stock.update(stock_quantity=F("stock_quantity") - quantity)
     if not taken:
         tire.refresh_from_db(fields=["stock_quantity"])
         raise OutOfStock(

@@ -10,6 +10,36 @@ from django.db import connections
 from tests.agent.corpus_table import pytest_runtest_logreport, pytest_terminal_summary  # noqa: F401
 from tests.factories import make_staff_user
 
+# Modules measured to take minutes (seconds of one worker, PostgreSQL + Redis, 2026-11-30), in
+# that order. pytest-xdist's --dist loadfile hands each worker whole modules in collection order
+# (with --no-loadscope-reorder, in pyproject.toml: by default it orders them by their number of
+# tests, which put the many quick parametrised modules first), so these go first and the many
+# short modules fill in at the end: the workers finish together instead of one running a long
+# module alone after the other is done (longest first). Remeasure with --durations=0 when
+# modules are added.
+LONGEST_FIRST = (
+    "tests/e2e/test_spoken_dialogue.py",  # 342 s
+    "tests/e2e/test_call_languages.py",  # 218 s
+    "tests/e2e/test_call_scenarios.py",  # 170 s
+    "tests/e2e/test_asterisk.py",  # 155 s
+    "tests/e2e/test_order_by_phone.py",  # 145 s
+    "tests/e2e/test_faults.py",  # 118 s
+)
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """The longest modules first, then the other E2E modules (each waits on real-time calls),
+    then the rest, each group in its collection order (a stable sort)."""
+    rank = {path: index for index, path in enumerate(LONGEST_FIRST)}
+
+    def order(item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        if path in rank:
+            return rank[path]
+        return len(rank) + (0 if path.startswith("tests/e2e/") else 1)
+
+    items.sort(key=order)
+
 
 def pytest_configure(config) -> None:
     from django.conf import settings

@@ -4,6 +4,7 @@
 #   chromium                          the browser tests (Playwright drives it; nothing is downloaded)
 #   nginx-light                       the shipped reverse-proxy configuration in front of Daphne
 #   asterisk-core-sounds-{en,ru}-wav  human telephone recordings for the speech tests
+#   festival festvox-ru               a Russian caller's voice for the spoken-dialogue E2E tests
 # Asterisk's own runtime libraries are installed by ../shared/asterisk/start-asterisk.sh.
 set -e
 missing=
@@ -13,6 +14,8 @@ for language in en ru; do
     [ -d /usr/share/asterisk/sounds/$language/digits ] \
         || missing="$missing asterisk-core-sounds-$language-wav asterisk-core-sounds-$language"
 done
+[ -d /usr/share/festival/voices/russian/msu_ru_nsh_clunits ] && command -v text2wave >/dev/null 2>&1 \
+    || missing="$missing festival festvox-ru"
 [ -n "$missing" ] || exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "The tests need these Debian packages (or your system's equivalents):$missing" >&2

@@ -169,7 +169,9 @@ def test_notifications_wait_out_a_redis_outage_and_a_webhook_outage(
         time.sleep(0.5)
     assert receivers.requests, "nothing was sent after Redis came back:\n" + worker.log[-4000:]
     webhook = order.notifications.get(channel="webhook")
-    while webhook.attempts == 0 and time.monotonic() < deadline:
+    # An attempt is counted when the worker claims it and its error stored when the request
+    # fails: wait for the failed attempt's outcome, not only for its claim.
+    while not webhook.last_error and time.monotonic() < deadline:
         time.sleep(0.5)
         webhook.refresh_from_db()
     assert webhook.status == NotificationStatus.PENDING

@@ -220,3 +220,24 @@ def test_staff_without_permission_to_view_calls_are_refused(client):
 def test_staff_who_may_view_calls_see_the_reports(client):
     client.force_login(make_staff_member(permissions=("calls.view_call",)))
     assert client.get(REPORTS_URL).status_code == 200
+
+
+def test_calls_are_counted_per_language_they_ended_in_with_their_orders(staff_client):
+    day = _days_ago(1)
+    _call_on(day, 9, language="uk", outcome=CallOutcome.ORDER_PLACED)
+    _call_on(day, 10, language="uk", outcome=CallOutcome.TRANSFERRED)
+    _call_on(day, 11, language="ru", outcome=CallOutcome.ORDER_PLACED)
+    _call_on(_days_ago(20), 11, language="ru")  # outside the 7 days
+    response = staff_client.get(REPORTS_URL, {"days": 7})
+    rows = {row.code: (row.calls, row.orders) for row in response.context["report"].languages}
+    assert rows == {"uk": (2, 1), "ru": (1, 1), "en": (0, 0)}
+    section = response.text[response.text.index('id="table-languages"') :]
+    ukrainian = re.search(r'<tr data-language="uk">(.*?)</tr>', section, re.S).group(1)
+    assert "Ukrainian" in ukrainian and re.findall(r"<td>(.*?)</td>", ukrainian) == ["2", "1"]
+
+
+def test_the_calls_list_filters_by_language(staff_client):
+    _call_on(_days_ago(1), 9, language="ru", caller_number="+380501110000")
+    _call_on(_days_ago(1), 10, language="uk", caller_number="+380672220000")
+    response = staff_client.get(reverse("admin:calls_call_changelist"), {"language__exact": "ru"})
+    assert [call.language for call in response.context["cl"].result_list] == ["ru"]

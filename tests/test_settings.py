@@ -30,6 +30,8 @@ PRODUCTION = {
     "DJANGO_ENV": "production",
     "SECRET_KEY": "a-long-random-secret-for-tests-only-0123456789-abcdefghijklmnop",
     "ALLOWED_HOSTS": "callcenter.example.com",
+    # The TLS proxy in front of Daphne (deploy/nginx): its X-Forwarded-Proto is believed.
+    "TRUSTED_PROXIES": "172.28.0.10",
 }
 
 PRINT_SETTINGS = """

@@ -50,6 +50,11 @@ class Agent(ABC):
         """Digits keyed on the phone ("0" asks for an operator); by default, read as text."""
         return await self.respond(context, digits)
 
+    async def language_switched(self, context: CallContext, text: str) -> AgentReply:
+        """The caller asked for another language ("можна російською?") and the call has taken
+        it (context.language): say so and go on. By default the request is answered as text."""
+        return await self.respond(context, text)
+
 
 AGENTS = {
     "repeat": "calls.agent.repeat.RepeatAgent",

@@ -1,5 +1,6 @@
 """Which of the tires offered a caller picks: by place ("вторые"), brand, tread line (said in
-Cyrillic too), "the cheapest", price ("за дві чотириста вісімдесят"), or a yes to the only one."""
+Cyrillic too), "the cheapest", price ("за дві чотириста вісімдесят"), or a yes to the only one;
+and what a caller asks about them (price, stock, the options, quality, studs, the hours)."""
 
 import re
 from collections.abc import Sequence
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 from catalog.spoken import words_to_digits
 
 from . import lexicon
+from .lexicon import WORD
 
 if TYPE_CHECKING:
     from .understanding import Heard
@@ -21,7 +23,10 @@ def offer_chosen(
     count = len(offers)
     for place, said in lexicon.ordinals(language).items():
         if said.search(lower):
-            return count if place == -1 else (place if place <= count else None)
+            if place > count:
+                heard.question = "options"  # "the third one" of two: they are said again
+                return None
+            return count if place == -1 else place
     places = [i for i, offer in enumerate(offers, 1) if offer["brand"] == heard.brand]
     if len(places) == 1:
         return places[0]
@@ -102,3 +107,70 @@ _LATIN = str.maketrans({
 def latin(word: str) -> str:
     """A Cyrillic word in Latin letters, to compare with tread lines' names ("вентус")."""
     return word.translate(_LATIN)
+
+
+# "а сколько штук у вас есть?", "є в наявності?", "are they in stock?": how many there are.
+_STOCK = re.compile(
+    rf"(?<!{WORD})(?:(?:скільки|сколько|how many)(?:\s+{WORD}+){{0,4}}?\s+(?:є|есть|have|got|left|"
+    rf"there|залишилось|лишилось|осталось)|в наявності|в наличии|in stock|на складі|на складе)"
+    rf"(?!{WORD})"
+)
+
+
+def question_in(lower: str, has, offered: bool) -> str | None:
+    """What the caller asks (delivery, hours, compare, options, quality, studs, cheapest, stock,
+    price), or None; `has` finds a meaning of the lexicon in the utterance."""
+    asks = lower.rstrip().endswith("?") or bool(has("question"))
+    if has("ask_delivery"):
+        return "delivery"
+    if has("ask_hours") and asks:
+        return "hours"
+    if offered and has("ask_compare"):
+        return "compare"
+    if offered and has("ask_options"):
+        return "options"  # "what else do you have?" at the offers
+    if has("ask_quality"):
+        return "quality"
+    if (
+        offered
+        and (has("studded") or has("unstudded"))
+        and (
+            lower.rstrip().endswith("?") or re.search(r"(?:они|вони|they|чи|ли)(?![^\W\d_])", lower)
+        )
+    ):
+        return "studs"
+    if (
+        has("cheapest")
+        and asks
+        and re.search(r"(?:which|what|який|яка|які|какой|какая|какие|що|что|где|де)", lower)
+    ):
+        return "cheapest"
+    if has("ask_stock") or (asks and _STOCK.search(lower)):
+        return "stock"
+    if has("ask_price") and asks:
+        return "price"
+    return None
+
+
+def place_before_question(lower: str, language: str, count: int) -> int | None:
+    """ "ну, другі, а скільки їх є в наявності?": a place said in parts of their own before the
+    question is a pick (the question is still answered); "а другі шиповані?" picks nothing."""
+    parts = re.split(r"[,.;!?]", lower)
+
+    def asks(part: str) -> bool:
+        has = lambda meaning: lexicon.pattern(meaning, language).search(part)  # noqa: E731
+        return question_in(part, has, True) is not None
+
+    at = next((i for i, part in enumerate(parts) if asks(part)), 0)
+    before, after = " ".join(parts[:at]), " ".join(parts[at:])
+    if any(said.search(after) for said in lexicon.ordinals(language).values()):
+        return None
+    return place_named(before, language, count)
+
+
+def place_named(lower: str, language: str, count: int) -> int | None:
+    """The one place among the offers named by an ordinal ("другі", "the last one")."""
+    places = [place for place, said in lexicon.ordinals(language).items() if said.search(lower)]
+    if len(places) != 1 or places[0] > count:
+        return None
+    return count if places[0] == -1 else places[0]

@@ -2,10 +2,12 @@
 wrong, it's Yulia", "адрес другой: Киев, Жилянская 12", "не Оля, а Юля")."""
 
 import re
+from collections.abc import Sequence
 
 from catalog.spoken import words_to_digits
 
 from . import lexicon
+from .heard_choice import latin
 from .lexicon import WORD
 
 # What a name or an address may start with, to be stripped: fillers and the question's words.
@@ -13,7 +15,19 @@ _FILLER = re.compile(
     rf"^(?:(?:так|да|yes|ok|okay|ну|well|so|ага|угу|добре|хорошо|значит|значить|будь ласка|please|"
     rf"пожалуйста|пишіть|пишите|записуйте|записывайте|запишіть|запишите|це|это|it's|it is|"
     rf"адреса|адресу|адрес|address|the address is|за адресою|по адресу|доставка|delivery|доставку|"
+    rf"давайте|давай|let's say|let's|let us|say|скажімо|скажем|мабуть|наверное|короче|типу|"
+    rf"типа|ось|вот|"
     rf"на|в|у|до|to|is)(?!{WORD})[\s,.:-]*)+"
+)
+# Hesitations anywhere in an address ("на Соборну 5, ну, в Ірпені"): no part of it.
+_HESITATION = re.compile(
+    rf"(?<![^\W_])(?:ну|е+|э+|ем|эм|мм+|uh|um+|erm|hmm|короче|типу|типа|значить|значит)"
+    rf"(?!{WORD})[\s,.]*",
+    re.IGNORECASE,
+)
+_GREETING = re.compile(
+    r"^(?:добрий день|добрый день|доброго дня|добрий вечір|добрый вечер|доброе утро|добрий ранок|"
+    r"здравствуйте|здрасте|вітаю|привіт|привет|алло|алё|hello|hi|good morning|good afternoon)\W*"
 )
 _TRAILING = re.compile(
     r"[\s,.!?]*(?:будь ласка|please|пожалуйста|дякую|спасибо|thanks)?[\s,.!?]*$", re.IGNORECASE
@@ -49,10 +63,11 @@ def without_negated(lower: str) -> str:
 
 def address_in(said: str) -> str | None:
     """The address in `said`, without fillers ("the address is", "на", "please")."""
-    said = said.strip(" ,.:;-")
+    said = _HESITATION.sub(" ", said).strip(" ,.:;-")
     lower = lexicon.normalize(said)
     address = said[len(lower) - len(_FILLER.sub("", lower)) :]
-    address = _TRAILING.sub("", address).strip(" ,.:;-")
+    address = re.sub(r"\s+([,.])", r"\1", re.sub(r"\s{2,}", " ", address))
+    address = re.sub(r"([,.])(?:\s*[,.])+", r"\1", _TRAILING.sub("", address)).strip(" ,.:;-")
     words = re.findall(rf"{WORD}+", address.lower())
     meaningful = [w for w in words if len(w) > 2 and not lexicon.is_not_name(w)]
     if not address or not (meaningful or re.search(r"\d", address)):
@@ -89,9 +104,47 @@ def name_in(text: str, lower: str, language: str, asking: str, phone_tried: bool
         if name := _name_words(match[1]):
             return name
     if asking == "name" and not phone_tried:
-        said = re.split(r"[\d,.!?;:]", lower, maxsplit=1)[0]
-        return _name_words(_FILLER.sub("", said))
+        # "Добрий день, Олена Коваль", "так, Сергей Петрович": after greetings and a yes, the
+        # first part said is the name or none is ("доставка, Київ" names no Київ).
+        for said in re.split(r"[,.!?;:]", re.split(r"\d", lower, maxsplit=1)[0]):
+            if said := _FILLER.sub("", _GREETING.sub("", said.strip())).strip():
+                return _name_words(said)
     return None
+
+
+def bare_name(text: str, brands: Sequence, offers: Sequence[dict]) -> str | None:
+    """A name said with no introduction while the tires are still being chosen ("перші, Олена
+    Коваль", "Сергей Петрович"): a part of the utterance of two or three words, each written
+    with a capital as speech-to-text writes names, none a word the bot knows, a number, or like
+    a brand or tread line that could be meant ("Вінтер Спорт" is Winter Sport). Later in the
+    call, a name corrected so ("ой, на Светлану Петренко") is found the same way."""
+    said = [spelling for name, aliases in brands for spelling in (name, *aliases)]
+    said += [f"{offer['brand']} {offer['model']}" for offer in offers]
+    taken = [word for words in said for word in re.findall(r"[^\W\d_]{3,}", words)]
+    for part in re.split(r"[,.!?;:]", text):
+        words = re.findall(r"[^\W\d_]+(?:['-][^\W\d_]+)?", part)
+        while words and lexicon.is_not_name(lexicon.normalize(words[0])):
+            words.pop(0)  # "на Светлану Петренко"
+        part = " ".join(words)
+        if not 2 <= len(words) <= 3 or re.search(r"\d", part):
+            continue
+        if not all(word[:1].isupper() for word in words):
+            continue
+        if any(_like_taken(word, taken) for word in words):
+            continue
+        if (name := _name_words(lexicon.normalize(part))) and len(name.split()) == len(words):
+            return " ".join(words)
+    return None
+
+
+def _like_taken(word: str, taken: Sequence[str]) -> bool:
+    from rapidfuzz import fuzz
+
+    latin_word = latin(lexicon.normalize(word))
+    return any(
+        fuzz.ratio(latin_word, other.lower()) >= 75 or fuzz.ratio(word.lower(), other.lower()) >= 75
+        for other in taken
+    )
 
 
 def _name_words(said: str) -> str | None:

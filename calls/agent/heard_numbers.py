@@ -1,15 +1,22 @@
 """Numbers in what a caller said (after spoken numbers became digits): phone numbers, including
 one corrected in the same breath, prices said in thousands, small numbers (quantities), and the
-sizes in stock a garbled size may have been."""
+sizes in stock a garbled size may have been; a size or count taken back ("ой, нет, ...")."""
 
 import re
 
 import phonenumbers
 
-from catalog.services import TireSize
+from catalog.services import TireSize, parse_spoken_size
 from orders.services import normalize_phone
 
+from .lexicon import WORD
+
 _GROUP = re.compile(r"\d+")
+# What takes back a size or a count said just before: "195 65 15, ой, нет, 195 60 15".
+TAKEN_BACK = re.compile(
+    rf"(?<!{WORD})(?:ой|нет|ні|ни|вернее|вірніше|точнее|точніше|тобто|то есть|вибачте|извините|"
+    rf"пардон|sorry|i mean|no|rather|actually|oops)(?!{WORD})"
+)
 _BETWEEN = re.compile(r"^[\s,.\-()+]*(?:плюс|plus)?[\s,.\-()+]*$")
 _THOUSANDS = re.compile(
     r"(?:(?P<n>\d{1,3})\s+)?(?:thousand|тисяч[^\W\d_]*|тысяч[^\W\d_]*)(?:\s*(?:and\s+)?"
@@ -123,3 +130,22 @@ def sizes_like(guess: str, rim: int | None, sizes: list[str]) -> tuple[list[str]
         return [], False
     best = min(score for score, _ in scored)
     return [size for score, size in sorted(scored) if score == best], best == 0
+
+
+def corrected_size(digits: str) -> str:
+    """ "195 65 15, ой, нет, 195 60 15", "sorry, I mean 215 60 16": the size said first is taken
+    back, its digits dropped (nor are they a quantity); the size after the correction stands."""
+    for marker in reversed(list(TAKEN_BACK.finditer(digits))):
+        before, after = digits[: marker.start()], digits[marker.end() :]
+        if parse_spoken_size(after) and (first := parse_spoken_size(before)):
+            return without_size(before, first) + " " + after
+    return digits
+
+
+def without_size(text: str, size: TireSize | None) -> str:
+    """The text without the size said in it, however its digits were grouped."""
+    if size is None:
+        return text
+    digits = f"{size.width}{size.profile}{size.rim_diameter}"
+    said = r"\D{0,10}?".join(digits)
+    return re.sub(rf"(?<!\d){said}(?!\d)", " ", text, count=1)

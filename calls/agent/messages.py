@@ -115,6 +115,12 @@ MESSAGES = {
         "uk": "Магазин працює {hours}. ",
         "ru": "Магазин работает {hours}. ",
     },
+    # Price, stock or quality asked before the tires are found (at "did you mean <size>?").
+    "answer_later": {
+        "en": "I'll tell you as soon as we've found your tires. ",
+        "uk": "Підкажу, щойно підберемо шини. ",
+        "ru": "Подскажу, как только подберем шины. ",
+    },
     # The shop has not written its hours down (SHOP_HOURS_<LANG>): never invent them.
     "hours_unknown": {
         "en": "I don't have the opening hours at hand; our manager will tell you when they call. ",
@@ -143,6 +149,11 @@ MESSAGES = {
         "en": "For {size} I have {option}. Shall I take these?",
         "uk": "У розмірі {size} є {option}. Берете?",
         "ru": "В размере {size} есть {option}. Берете?",
+    },
+    "only_offer": {
+        "en": "In {size} that is the only one I have: {option}. ",
+        "uk": "У розмірі {size} є лише ця модель: {option}. ",
+        "ru": "В размере {size} есть только эта модель: {option}. ",
     },
     "option": {
         "en": "{n}, {tire}, {price} each",
@@ -317,6 +328,13 @@ CURRENCY_WORDS = {"UAH": {"en": "hryvnias", "uk": "гривень", "ru": "гр�
 def say(key: str, language: str, **values) -> str:
     phrases = MESSAGES[key]
     return phrases.get(language, phrases["en"]).format(**values)
+
+
+def delivery_terms(language: str) -> str:
+    """What the bot says to "how much is delivery?": the shop's own terms (SHOP_DELIVERY_<LANG>),
+    or that the manager will name the cost; never a price made up."""
+    terms = settings.SHOP_DELIVERY.get(language, "").strip().rstrip(".")
+    return f"{terms}. " if terms else say("answer_delivery", language)
 
 
 def money(amount: Decimal, language: str) -> str:

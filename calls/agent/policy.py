@@ -8,13 +8,13 @@ goes unanswered at most twice; then an operator takes over.
 """
 
 import logging
-from decimal import Decimal
 
 from ..models import CallOutcome
 from . import tools
 from .base import Action, AgentReply, CallContext
 from .heard_numbers import sizes_like
-from .messages import SEASON_WORDS, TIRE_KINDS, digits_spoken, money, phone_spoken, say
+from .messages import SEASON_WORDS, digits_spoken, money, say
+from .readout import offer_options, order_read_back
 from .understanding import Heard
 
 logger = logging.getLogger(__name__)
@@ -23,6 +23,7 @@ MAX_ASKED = 2  # the same question, unanswered, at most this many times in a row
 MAX_QUANTITY = 20
 SEARCH_SLOTS = ("size", "rim", "season", "studded", "brand")
 ORDER_SLOTS = ("choice", "quantity", "name", "phone", "fulfilment", "address")
+FRAME = (*SEARCH_SLOTS, *ORDER_SLOTS, "size_pending", "offers", "suggested", "among")
 # What the speech recognizer is told to expect (CallContext.expect) for each question. Offered
 # the number they call from, callers say yes or recite a number (theirs or another): a "confirm"
 # prompt made Whisper hear "0.05" for "zero six seven, one two three..." through Asterisk, the
@@ -44,6 +45,7 @@ class Policy:
         self.state = context.state
         self.state.setdefault("stage", "start")
         self.progress = False  # something was learnt or answered this turn
+        self.answered = False  # the caller asked the bot something this turn, and was answered
 
     def brands(self) -> list[tuple[str, list[str]]]:
         """The shop's brands, read once per call (not into state: it is no slot)."""
@@ -64,11 +66,23 @@ class Policy:
 
     def ask(self, stage: str, text: str, prefix: str = "", apology: bool = False) -> AgentReply:
         """Ask a question; the same one unanswered a third time goes to an operator (the same
-        step, however worded: "no order 1 2 3 4, say it again" counts each time)."""
+        step, however worded: "no order 1 2 3 4, say it again" counts each time; facts given
+        instead of its answer don't reset the count). A turn that
+        changed no slot and gets the very reply the last one got is no progress either: a caller
+        whose every answer is misheard the same way (at the read-back, "open" taken for a
+        question about opening hours) is not read back the same order for ever."""
         state = self.state
-        same = state.get("stage") == stage and not self.progress
+        frame = repr([state.get(slot) for slot in FRAME])
+        said = prefix + text
+        repeated = state.get("asked_frame") == frame and state.get("asked_said") == said
+        # The very question again, its own slot still empty, though the caller gave other facts
+        # ("Anna", "050 ...", "pickup" to "which one?"): unanswered too. A turn in which the
+        # caller asked something and was answered is no failed answer.
+        unanswered = state.get("asked") == text and not self.answered
+        same = state.get("stage") == stage and (not self.progress or repeated or unanswered)
         state["asked_times"] = state.get("asked_times", 0) + 1 if same else 1
         state["asked"] = text
+        state["asked_frame"], state["asked_said"] = frame, said
         if state["asked_times"] > MAX_ASKED:
             return self.transfer("transfer_not_understood")
         state["stage"] = stage
@@ -130,6 +144,8 @@ class Policy:
             reply = self.guess_size(heard)
             if reply:
                 return reply
+        if found.get("size") and found["size"] != state.get("size"):
+            self.near_size(found)
         changed = {k: v for k, v in found.items() if state.get(k) != v}
         if chosen := state.get("choice"):
             # "yes, the winter ones" about the tire chosen changes nothing.
@@ -148,7 +164,7 @@ class Policy:
         elif heard.among and not heard.choice:
             state["among"] = heard.among
             self.progress = True
-        elif heard.choice and offers and not heard.question:
+        elif heard.choice and offers:  # with a question only when picked apart from it
             chosen = offers[heard.choice - 1]
             if (state.get("choice") or {}).get("sku") != chosen["sku"]:
                 state["choice"] = chosen
@@ -203,6 +219,21 @@ class Policy:
             return None
         self.state["size_pending"] = found[0]
         return self.ask("size_confirm", self.say("size_did_you_mean", size=found[0]))
+
+    def near_size(self, found: dict) -> None:
+        """A full size heard that no tire in stock has, a digit away from one that some have
+        ("двести пять" heard as 255 or 225): that size is asked about ("did you mean ...?")
+        instead of a search in vain, and the rest of the utterance is still taken."""
+        stock = tools.sizes_in_stock()
+        if found["size"] in stock:
+            return
+        width_profile, rim = found["size"].split(" R")
+        near, _ = sizes_like(width_profile.replace("/", ""), int(rim), stock)
+        if near:
+            found.pop("size")
+            self.state["size_pending"] = near[0]
+            self.state["size_heard"] = f"{width_profile} R{rim}"  # if they say "no" to it
+            self.progress = True
 
     def clear(self, *slots: str) -> None:
         for slot in slots:
@@ -272,7 +303,7 @@ class Policy:
             return self.ask("fulfilment", self.say("ask_fulfilment"), prefix)
         if state["fulfilment"] == "delivery" and not state.get("address"):
             return self.ask("address", self.say("ask_address"), prefix)
-        return self.ask("confirm", self.read_back(), prefix)
+        return self.ask("confirm", order_read_back(self.state, self.language), prefix)
 
     def which_one(self) -> str:
         offers = self.state["offers"]
@@ -310,38 +341,12 @@ class Policy:
             price = money(cheapest.price, self.language)
             tire = f"{cheapest.brand} {cheapest.model}"
             return self.next(prefix + self.say("answer_cheapest", tire=tire, price=price))
-        options = [
-            self.say(
-                "option", n=n, tire=f"{t.brand} {t.model}", price=money(t.price, self.language)
-            )
-            for n, t in enumerate(tires, 1)
-        ]
+        options = offer_options(state["offers"], self.language)
         if len(options) == 1:
-            option = options[0].split(", ", 1)[1]
-            text = self.say("offer_one", size=state["size"], option=option)
+            text = self.say("offer_one", size=state["size"], option=options[0])
         else:
             text = self.say("offers", size=state["size"], options="; ".join(options))
         return self.ask("choice", text, prefix)
-
-    def read_back(self) -> str:
-        state = self.state
-        choice, quantity = state["choice"], state["quantity"]
-        fulfilment = (
-            self.say("delivery_to", address=state["address"])
-            if state["fulfilment"] == "delivery"
-            else self.say("pickup")
-        )
-        kind = TIRE_KINDS.get((choice["season"], bool(choice["studded"])), {})
-        return self.say(
-            "confirm",
-            kind=kind.get(self.language, ""),
-            quantity=quantity,
-            tire=f"{choice['brand']} {choice['model']}, {choice['size']}",
-            total=money(Decimal(choice["price"]) * quantity, self.language),
-            name=state["name"],
-            phone=phone_spoken(state["phone"]),
-            fulfilment=fulfilment,
-        )
 
     # --- The order -----------------------------------------------------------------------------
 
@@ -363,7 +368,7 @@ class Policy:
             return self.transfer("order_failed")
         state["stage"] = "done"
         state["order_number"] = placed.number
-        self.clear("asked", "asked_times")
+        self.clear("asked", "asked_times", "asked_frame", "asked_said")
         self.context.expect = "free"
         return AgentReply(
             self.say("placed", number=digits_spoken(placed.number)),
@@ -371,6 +376,6 @@ class Policy:
         )
 
     def cancel(self) -> AgentReply:
-        self.clear(*SEARCH_SLOTS, *ORDER_SLOTS, "offers", "suggested", "size_pending")
+        self.clear(*SEARCH_SLOTS, *ORDER_SLOTS, "offers", "suggested", "size_pending", "size_heard")
         self.progress = True
         return self.ask("done", self.say("cancelled"))

@@ -4,38 +4,61 @@
 Every utterance is read for everything it says; the policy takes every slot heard, answers
 questions, asks only for what is still missing and places an order only after a yes to a full
 read-back. "Operator" (or 0 on the keypad), or the same question unanswered twice, hands the call
-to an operator. A turn is synchronous, one unit of work over the services, run through
-`database_sync_to_async` off the event loop.
+to an operator. A turn is synchronous, one unit of work over the services, run off the event
+loop in a database thread (calls/db_threads.py).
 """
 
+import copy
 import logging
+import re
 from decimal import Decimal
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
+from .. import db_threads
 from ..models import CallOutcome
+from ..prompts import LANGUAGE_SWITCHED, prompt
 from . import tools
 from .base import Agent, AgentReply, CallContext
 from .heard_numbers import valid_phone
-from .messages import STATUS_WORDS, digits_spoken, money
+from .lexicon import is_not_name
+from .messages import STATUS_WORDS, delivery_terms, digits_spoken, money
 from .policy import MAX_QUANTITY, ORDER_SLOTS, SEARCH_SLOTS, Policy
+from .readout import offer_options
 from .understanding import Heard, understand
 
 logger = logging.getLogger(__name__)
 
 # What each stage asks, as understanding reads a bare answer.
 _ASKING = {"start": "free", "done": "free", "size_confirm": "size", "status": "order_number"}
+# Questions a bare "yes" cannot answer: it agrees with what came before them.
+OPEN_QUESTIONS = ("quantity", "name", "phone", "address")
 
 
 class RuleBasedAgent(Agent):
     name = "rules"
 
     async def respond(self, context: CallContext, text: str) -> AgentReply:
-        return await database_sync_to_async(self.turn)(context, text, keyed=False)
+        return await db_threads.run("agent", self.turn, context, text, keyed=False)
 
     async def respond_keys(self, context: CallContext, digits: str) -> AgentReply:
-        return await database_sync_to_async(self.turn)(context, digits, keyed=True)
+        return await db_threads.run("agent", self.turn, context, digits, keyed=True)
+
+    async def language_switched(self, context: CallContext, text: str) -> AgentReply:
+        return await db_threads.run("agent", self.switched, context, text)
+
+    def switched(self, context: CallContext, text: str) -> AgentReply:
+        """ "Можна російською?": "Конечно, ..." in the new language, then the answer to what
+        else the caller said or, when that was all, the call's question again in it."""
+        before, expect = copy.deepcopy(context.state), context.expect
+        reply = self.turn(context, text)
+        if not Dialogue(context).progress_in(before):
+            context.state.clear()
+            context.state.update(before)
+            context.expect = expect
+            reply = Dialogue(context).again()
+        ack = prompt(LANGUAGE_SWITCHED, context.language)
+        return AgentReply(f"{ack} {reply.text}", reply.action, reply.outcome, reply.reason)
 
     def turn(self, context: CallContext, text: str, *, keyed: bool = False) -> AgentReply:
         dialogue = Dialogue(context)
@@ -86,22 +109,37 @@ class Dialogue(Policy):
             self.clear(*SEARCH_SLOTS, *ORDER_SLOTS, "offers", "suggested")
             self.progress = True
         answer = self.answer(heard) if heard.question else ""
+        if heard.question and not answer and not state.get("offers"):
+            if not (heard.yes or heard.no or heard.search or heard.size_guess):
+                answer = self.say("answer_later")  # "how much?" before the tires are found
         if stage == "size_confirm":
             pending = state.get("size_pending")
+            said = state.get("size_heard")
             if heard.yes and pending and "size" not in heard.search:
                 state["size"] = pending
-                self.clear("rim", "choice", "offers", "suggested", "size_pending")
+                self.clear("rim", "choice", "offers", "suggested", "size_pending", "size_heard")
+                self.progress = True
+            elif heard.no and said and not heard.search:
+                # "Did you mean 205/55?" - "No, sixty-five": the size they said stands, and
+                # the search says honestly that none is in stock, rather than forget it.
+                state["size"] = said
+                self.clear("rim", "choice", "offers", "suggested", "size_pending", "size_heard")
                 self.progress = True
             elif heard.no or "size" in heard.search or "rim" in heard.search:
-                self.clear("size", "rim", "size_pending")
+                self.clear("size", "rim", "size_pending", "size_heard")
                 if heard.no and not heard.search:
                     return self.ask("size", self.say("ask_size"))
+        if stage in ("confirm", "change") and self.about_address(heard):
+            heard.quantity, heard.address_named = None, True  # "не Киевская, а Независимости 10"
         if reply := self.take(heard):
             return reply
+        self.with_town(heard)
         if heard.cheapest and not heard.question and not state.get("offers"):
             state["pick_cheapest"] = True
         if heard.phone_tried and not heard.phone:
             state["phone_failures"] = state.get("phone_failures", 0) + 1
+            if stage in ("confirm", "change"):
+                self.clear_field({"phone"})  # "the phone is wrong, 050 ..." not heard whole
             return self.next()  # the question itself says the number was not whole
         if stage == "confirm":
             if self.progress:
@@ -144,7 +182,52 @@ class Dialogue(Policy):
             self.clear(*SEARCH_SLOTS, "offers", "suggested")
             self.progress = True
             return self.ask("done", self.say("anything_else"))
+        if heard.yes and not heard.no and stage in OPEN_QUESTIONS:
+            # "The cheapest is X ... What name?" - "Yes.": agreement with what was offered, not
+            # a failed answer; the question stands, without "sorry" (still counted: a caller
+            # who only ever says "yes" reaches an operator).
+            return self.ask(*self.current_question())
         return self.miss()
+
+    def with_town(self, heard: Heard) -> None:
+        """ "Доставка в Київ" ... "вулиця Хрещатик 10": the town said first leads the address
+        given later in one part; an address of several parts names its own town."""
+        state = self.state
+        if heard.town and state.get("fulfilment") == "delivery" and not state.get("address"):
+            state["town"] = heard.town
+        town, address = state.get("town"), state.get("address")
+        if town and address and heard.address and "," not in address:
+            if town.lower()[:4] not in address.lower():
+                state["address"] = f"{town}, {address}"
+        if address or state.get("fulfilment") != "delivery":
+            state.pop("town", None)
+
+    def about_address(self, heard: Heard) -> bool:
+        """At the read-back, words of the address said again ("не Київська, а Незалежності 10"):
+        the caller corrects the address, and its house number is no quantity."""
+        address = self.state.get("address") or ""
+        if heard.address or "quantity" in heard.fields or not address:
+            return False
+        from rapidfuzz import fuzz
+
+        own = [w for w in re.findall(r"[^\W\d_]{4,}", address.lower()) if not is_not_name(w)]
+        said = re.findall(r"[^\W\d_]{4,}", heard.lower)
+        return any(fuzz.ratio(a, b) >= 85 for a in own for b in said)
+
+    def progress_in(self, before: dict) -> bool:
+        """Whether the frame holds another slot value than `before` did."""
+        slots = (*SEARCH_SLOTS, *ORDER_SLOTS, "order_number")
+        return any(self.state.get(slot) != before.get(slot) for slot in slots)
+
+    def again(self) -> AgentReply:
+        """The question the call is at, asked anew (in the call's language, which may have just
+        changed), not counted as unanswered."""
+        self.progress = True
+        if self.stage in ("start", "done", "change", "order_number", "status"):
+            return self.ask(*self.current_question())
+        if self.stage == "transferred":
+            return self.transfer()
+        return self.next()
 
     def keyed(self, digits: str) -> AgentReply:
         """Digits keyed on the phone: "0" for an operator, the phone number or quantity asked
@@ -178,15 +261,20 @@ class Dialogue(Policy):
         """The answer to a question, from the catalog; the flow then goes on."""
         state = self.state
         offers = state.get("offers") or []
-        self.progress = True
+        self.progress = self.answered = True
+        # "вторые, а они шипованные?": the answer is about the tire picked in the same breath.
+        picked = offers[heard.choice - 1] if heard.choice and offers else state.get("choice")
+        if heard.about and offers and not picked:
+            picked = offers[heard.about - 1]  # "а другі скільки коштують?": "так" then takes them
+            state["suggested"] = heard.about
         if heard.question == "delivery":
             state["asked_delivery"] = True
-            return self.say("answer_delivery")
+            return delivery_terms(self.language)
         if heard.question == "hours":
             hours = settings.SHOP_HOURS.get(self.language, "")
             return self.say("answer_hours", hours=hours) if hours else self.say("hours_unknown")
         if heard.question == "quality":
-            brand = heard.brand or (state.get("choice") or {}).get("brand")
+            brand = heard.brand or (picked or {}).get("brand")
             if not brand and len(offers) == 1:
                 brand = offers[0]["brand"]
             if not brand:
@@ -197,15 +285,16 @@ class Dialogue(Policy):
             return self.say("answer_quality", brand=brand)
         if heard.question == "studs" and offers:
             places = [i for i, o in enumerate(offers, 1) if o["brand"] == heard.brand]
-            place = places[0] if places else state.get("suggested") or (len(offers) == 1 and 1)
+            place = places[0] if places else heard.choice or heard.about or state.get("suggested")
+            place = place or (len(offers) == 1 and 1)
             if not place:
                 return ""
             state["suggested"] = place
             offer = offers[place - 1]
             key = "answer_studded" if offer["studded"] else "answer_not_studded"
             return self.say(key, tire=f"{offer['brand']} {offer['model']}")
-        if heard.question == "stock" and (state.get("choice") or len(offers) == 1):
-            offer = state.get("choice") or offers[0]
+        if heard.question == "stock" and (picked or len(offers) == 1):
+            offer = picked or offers[0]
             return self.say("answer_stock", stock=offer["stock"])
         if heard.question == "compare" and len(offers) > 1:
             ranked = sorted(offers, key=lambda offer: float(offer["price"]))
@@ -217,6 +306,8 @@ class Dialogue(Policy):
                 dear=f"{high['brand']} {high['model']}",
                 dear_price=money(Decimal(high["price"]), self.language),
             )
+        if heard.question == "options" and offers:
+            return self.options_said(offers)
         if heard.question == "stock" and offers:
             each = [self.say("stock_of", tire=f"{o['brand']} {o['model']}", stock=o["stock"])
                     for o in offers]  # fmt: skip
@@ -231,7 +322,7 @@ class Dialogue(Policy):
                 price=money(Decimal(cheapest["price"]), self.language),
             )
         if heard.question in ("price", "cheapest"):
-            chosen = [state["choice"]] if state.get("choice") else offers
+            chosen = [picked] if picked else offers
             prices = [
                 self.say(
                     "price_of",
@@ -242,6 +333,14 @@ class Dialogue(Policy):
             ]
             return self.say("answer_price", prices="; ".join(prices)) if prices else ""
         return ""
+
+    def options_said(self, offers: list[dict]) -> str:
+        """The offers on the table again, with their prices ("what else do you have?"); the one
+        offered alone is said to be the only one in the size."""
+        said = offer_options(offers, self.language)
+        if len(said) == 1:
+            return self.say("only_offer", size=self.state.get("size", ""), option=said[0])
+        return "; ".join(said) + ". "
 
     # --- Order status --------------------------------------------------------------------------
 

@@ -11,13 +11,26 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from catalog.services import TireSize, parse_rim, parse_spoken_size
+from catalog.services import (
+    TireSize,
+    join_split_hundreds,
+    parse_rim,
+    parse_size_after_rim,
+    parse_spoken_size,
+)
 from catalog.spoken import words_to_digits
 
 from . import lexicon
-from .heard_choice import offer_chosen
-from .heard_names import address_in, corrected_address, name_in, without_negated
-from .heard_numbers import find_phone, small_numbers, spoken_thousands
+from .heard_choice import offer_chosen, place_before_question, place_named, question_in
+from .heard_names import address_in, bare_name, corrected_address, name_in, without_negated
+from .heard_numbers import (
+    TAKEN_BACK,
+    corrected_size,
+    find_phone,
+    small_numbers,
+    spoken_thousands,
+    without_size,
+)
 from .lexicon import WORD, pattern
 
 _QUANTITY_NOUN = re.compile(
@@ -36,11 +49,15 @@ _DOUBLE = re.compile(r"\bdouble\s+(\d)(?!\d)")  # "double four" -> "4 4"
 _ORDER_AND_NUMBER = re.compile(
     rf"(?:order|замовленн{WORD}*|заказ{WORD}*)\s*(?:number|номер|№|#)?\s*\d{{4,}}"
 )
+# "на 17-й", "на 16-ый", "на 15-ті": a rim as an ordinal after "на", whatever came before it.
+_ON_ORDINAL = re.compile(r"\bна\s+(\d{2})\s*-?\s*(?:[иіыо]?й|ого|го|ті|те|ые|і)\b")
 _ON_RIM = re.compile(
     r"(?:шин[^\W\d_]*|резин[^\W\d_]*|колес[^\W\d_]*|tires|tyres|гум[^\W\d_]*)"
     r"(?:\s+[^\W\d_]+){0,2}\s+(?:на|for)\s+(\d{2})(?!\d)(?!\s*\d)"
 )
 _PAIRS = re.compile(r"(?<!\d)(\d)\s+(?:пар[^\W\d_]*|pairs?)")
+# "два комплекти", "one set", "2 sets": sets of four.
+_SETS = re.compile(r"(?<!\d)(\d)\s+(?:компл[єе]кт[^\W\d_]*|компект[^\W\d_]*|sets?\b)")
 # "the first one", "that one": "one" is a pronoun there, not a quantity.
 _PRONOUN_ONE = re.compile(
     r"\b((?:the|that|this|those|these)(?:\s+[a-z]+)?|first|second|third|last|middle|cheapest|"
@@ -63,6 +80,7 @@ class Heard:
     studded: bool | None = None
     brand: str | None = None
     choice: int | None = None  # 1-based place among the offers
+    about: int | None = None  # the offer a question names ("а другі шиповані?")
     among: list[int] = field(default_factory=list)  # offers of the brand named, when several
     cheapest: bool = False
     quantity: int | None = None
@@ -71,6 +89,7 @@ class Heard:
     phone_tried: bool = False  # digits were said for a phone, but no valid number came of them
     fulfilment: str | None = None  # pickup, delivery
     address: str | None = None
+    town: str | None = None  # a place said with "delivery" before the street
     yes: bool = False
     no: bool = False
     cancel: bool = False
@@ -137,7 +156,7 @@ def understand(
     }
     if heard.yes and has("but") and (heard.fields or heard.correction or heard.address_named):
         heard.yes, heard.correction = False, True  # "yes, but the phone is another one"
-    heard.question = _question(lower, language, has, bool(offers))
+    heard.question = question_in(lower, has, bool(offers))
     # In a correction the value negated is dropped: "не чотири, а дві" says two.
     values = without_negated(lower)
     said_numbers = re.findall(r"\d+", words_to_digits(lower))
@@ -152,12 +171,16 @@ def understand(
     digits = _R_GLUED.sub(r"\1 ", digits)  # "Rшістнадцять"
     digits = spoken_thousands(words_to_digits(lexicon.rims_as_digits(digits)))
     digits = _R_SPOKEN.sub("r", digits)
-    digits = _DOUBLE.sub(r"\1 \1", digits)
+    digits = join_split_hundreds(_DOUBLE.sub(r"\1 \1", digits))  # "2 105 55 r16"
     heard.status = bool(_ORDER_AND_NUMBER.search(digits)) or (
         heard.status and not has("new_order")  # "хочу зробити замовлення" is a new one
     )
 
-    phone, phone_span, tried = find_phone(digits, wanted=asking in ("phone", "caller_phone"))
+    # Digits said for a phone: when one is asked for, or at the read-back to correct it.
+    phone_wanted = asking in ("phone", "caller_phone") or (
+        asking in ("confirm", "change") and "phone" in heard.fields
+    )
+    phone, phone_span, tried = find_phone(digits, wanted=phone_wanted)
     heard.phone, heard.phone_tried = phone, tried
     if phone_span:
         digits = digits[: phone_span[0]] + " " + digits[phone_span[1] :]
@@ -166,6 +189,7 @@ def understand(
             heard.order_number = number.group()
             return heard
 
+    digits = corrected_size(digits)
     _read_size(heard, digits, asking)
     _read_season(heard, has)
     address_at = _read_fulfilment(heard, has, asking)
@@ -181,45 +205,20 @@ def understand(
     asked = "confirm" if negated_number else asking
     if offers and not heard.question and picking:
         heard.choice = offer_chosen(heard, lower, digits, language, asked, offers)
+    elif offers and picking:
+        heard.choice = place_before_question(lower, language, len(offers))
+        heard.about = None if heard.choice else place_named(lower, language, len(offers))
     heard.quantity = _quantity(heard, lower, digits, language, asked, has, offers)
     if heard.quantity and not heard.choice and len(offers) == 1 and asking == "choice":
         heard.choice = 1  # "four" to the only tire offered takes it
     heard.name = name_in(text, values, language, asking, heard.phone_tried)
+    corrected = heard.correction and asking in ("phone", "caller_phone") and not heard.address
+    if heard.name is None and (asking in ("size", "season", "choice", "quantity") or corrected):
+        heard.name = bare_name(text, brands, offers)
     # "I changed my mind" alone cancels; with a new value it changes the order instead.
     changes = (heard.choice, heard.quantity, heard.phone, heard.name, heard.address)
     heard.cancel = bool(has("cancel")) and not heard.search and not any(changes)
     return heard
-
-
-def _question(lower: str, language: str, has, offered: bool) -> str | None:
-    asks = lower.rstrip().endswith("?") or bool(has("question"))
-    if has("ask_delivery"):
-        return "delivery"
-    if has("ask_hours") and asks:
-        return "hours"
-    if offered and has("ask_compare"):
-        return "compare"
-    if has("ask_quality"):
-        return "quality"
-    if (
-        offered
-        and (has("studded") or has("unstudded"))
-        and (
-            lower.rstrip().endswith("?") or re.search(r"(?:они|вони|they|чи|ли)(?![^\W\d_])", lower)
-        )
-    ):
-        return "studs"
-    if (
-        has("cheapest")
-        and asks
-        and re.search(r"(?:which|what|який|яка|які|какой|какая|какие|що|что|где|де)", lower)
-    ):
-        return "cheapest"
-    if has("ask_stock"):
-        return "stock"
-    if has("ask_price") and asks:
-        return "price"
-    return None
 
 
 def _read_size(heard: Heard, digits: str, asking: str) -> None:
@@ -228,6 +227,11 @@ def _read_size(heard: Heard, digits: str, asking: str) -> None:
         heard.rim = parse_rim(digits)
         if heard.rim is None and (on := _ON_RIM.search(digits)) and 13 <= int(on[1]) <= 22:
             heard.rim = int(on[1])  # "шины на шестнадцать"
+        if heard.rim is None and (on := _ON_ORDINAL.search(digits)) and 13 <= int(on[1]) <= 22:
+            heard.rim = int(on[1])  # "есть на 17-й?"
+        if heard.rim and (size := parse_size_after_rim(digits, heard.rim)):
+            heard.size, heard.rim = size, None  # "на 17-й, 225 45"
+            return
         if heard.rim is None and asking == "size":
             groups = re.findall(r"\d+", digits)
             alone = not re.search(rf"{WORD}{{3,}}", re.sub(r"радіус|радиус|rim|inch", "", digits))
@@ -284,10 +288,18 @@ def _quantity(heard, lower, digits, language, asking, has, offers) -> int | None
     """How many tires: "four tires", "комплект", "пару", "одну", or a bare number where one is
     expected. A self-correction ("not four, two") leaves the last number said."""
     text = _FOR_TIRES.sub(r"\1 4 \2", digits)
-    explicit = [int(m["n"]) for m in _QUANTITY_NOUN.finditer(text)]
-    explicit += [2 * int(m[1]) for m in _PAIRS.finditer(text)]  # "две пары"
+    explicit = [(m.start(), int(m["n"])) for m in _QUANTITY_NOUN.finditer(text)]
+    explicit += [(m.start(), 2 * int(m[1])) for m in _PAIRS.finditer(text)]  # "две пары"
+    explicit += [(m.start(), 4 * int(m[1])) for m in _SETS.finditer(text)]  # "два комплекти": 8
+    back = [m.end() for m in TAKEN_BACK.finditer(text)]
+    if explicit and back and back[-1] > max(explicit)[0]:
+        # "дві штуки, ой ні, чотири": the number said after taking the count back.
+        after = small_numbers(without_size(text[back[-1] :], heard.size), heard.size, heard.rim)
+        if len(after) == 1 and 0 < after[0] <= 20:
+            return after[0]
     if explicit:
-        return explicit[-1] if 0 < explicit[-1] <= 99 else None
+        last = sorted(explicit)[-1][1]  # "не два комплекти, а шість шин" says six
+        return last if 0 < last <= 99 else None
     words = [(m.start(), n) for m, n in ((has("set_of_four"), 4), (has("pair"), 2)) if m]
     if (m := has("one_tire")) and not has("set_of_four"):  # "на одну машину" is four
         words.append((m.start(), 1))
@@ -300,10 +312,13 @@ def _quantity(heard, lower, digits, language, asking, has, offers) -> int | None
         # At the read-back a number said with other words is a quantity only when said to be
         # one ("Ірпінь, Соборна 5" is an address).
         bare = bool(heard.no or heard.correction or "quantity" in heard.fields)
-    text = _without_prices(_without_size(text, heard.size), offers)
+    text = _without_prices(without_size(text, heard.size), offers)
     text = re.sub(r"(?:номер|варіант|вариант|number|option|#)\s*\d(?!\d)", " ", text)
     if heard.address or heard.phone or heard.phone_tried:
         bare = False  # house numbers and phone digits are not quantities
+    named = (heard.fields - {"tire"}) | ({"address"} if heard.address_named else set())
+    if asking in ("confirm", "change") and named and "quantity" not in named:
+        bare = False  # "the phone is wrong, 050 9 87 65": its digits are no quantity
     numbers = [n for n in small_numbers(text, heard.size, heard.rim) if n <= 20] if bare else []
     if asking == "choice" and heard.choice and numbers and len(numbers) == 1:
         # "the second one" said as "2": not a quantity when it is the place itself.
@@ -338,15 +353,6 @@ def _without_prices(text: str, offers: Sequence[dict]) -> str:
     return re.sub(r"(?<!\d)(\d{2}) (\d{2})(?!\d)", price, text)
 
 
-def _without_size(text: str, size: TireSize | None) -> str:
-    """The text without the size said in it, however its digits were grouped."""
-    if size is None:
-        return text
-    digits = f"{size.width}{size.profile}{size.rim_diameter}"
-    said = r"\D{0,10}?".join(digits)
-    return re.sub(rf"(?<!\d){said}(?!\d)", " ", text, count=1)
-
-
 def _read_fulfilment(heard: Heard, has, asking: str) -> int:
     """Pickup or delivery, and the address said with it; where the address starts."""
     if heard.question == "delivery":
@@ -363,6 +369,7 @@ def _read_fulfilment(heard: Heard, has, asking: str) -> int:
             if address and (re.search(r"\d", address) or len(re.findall(r"\w{3,}", address)) >= 2):
                 heard.address = address
                 return end
+            heard.town = address  # "доставка в Київ": the street is still to come
     elif asking == "fulfilment" and not (heard.question or heard.cancel or heard.no):
         # "Ірпінь, Соборна 5" to "pickup or delivery?": an address says delivery.
         address = address_in(heard.text)

@@ -1,10 +1,13 @@
-"""One AudioSocket TCP connection: packets in through the codec, audio and hang-up out."""
+"""One AudioSocket TCP connection: packets in through the codec, audio and hang-up out.
+
+The AudioSocket implementation of the call pipeline's transport (calls/transport.py)."""
 
 import asyncio
 import logging
 import socket
 
-from .protocol import Decoder, Packet, ProtocolError, encode_hangup
+from ..transport import ConnectionClosed
+from .protocol import Decoder, Packet, ProtocolError, encode_audio, encode_hangup
 
 logger = logging.getLogger(__name__)
 
@@ -16,11 +19,11 @@ READ_SIZE = 16 * 1024
 MAX_WRITE_BACKLOG = 128 * 1024
 
 
-class ConnectionClosed(Exception):
-    """The peer closed the TCP connection."""
-
-
 class CallConnection:
+    """A CallTransport (calls/transport.py) over Asterisk's AudioSocket TCP connection."""
+
+    name = "Asterisk"
+
     def __init__(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, max_payload: int
     ) -> None:
@@ -110,6 +113,10 @@ class CallConnection:
             return
         start = self._read_started if self._reading is not None else now
         self._watchdog = loop.call_at(max(now, start) + self._read_span, self._check_idle)
+
+    def encode_audio(self, pcm: bytes, sample_rate: int) -> bytes:
+        """An AudioSocket audio packet of the kind for `sample_rate`."""
+        return encode_audio(pcm, sample_rate)
 
     def send(self, data: bytes) -> None:
         """Queue bytes for the peer (header and payload always in one write)."""

@@ -14,26 +14,17 @@ import ipaddress
 import logging
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.utils import timezone
 
-from calls import metrics
-from calls.agent.base import get_agent
+from calls import admission, db_threads, metrics
+from calls.call_services import build_call_services
 from calls.conversation import converse
 from calls.models import CallOutcome, CallStatus
-from calls.prompts import BUSY, prompt, prompt_sentences
-from calls.reconcile import end_orphaned_calls_now_and_then, process_instance
-from calls.record_spool import RecordSpool
-from calls.recorder import Recorder
-from calls.session import CallServices, CallSession, SessionConfig
-from calls.voice.player import FrameClock
-from calls.voice.stt import get_stt_engine
-from calls.voice.tts import get_tts_engine
-from calls.voice.tts_cache import PromptStore, TTSCache
-from calls.voice.vad import EndpointConfig
+from calls.prompts import BUSY, prompt_sentences
+from calls.reconcile import end_orphaned_calls_now_and_then
+from calls.session import CallSession, SessionConfig
 
 from .connection import CallConnection, ConnectionClosed
 from .limits import ThrottledLog, TokenBucket, accept_out_of_resource, raise_file_limit
@@ -63,6 +54,7 @@ class ServerConfig:
     grace_period: float = 60.0
     allowed_peers: tuple[IPNetwork, ...] = LOOPBACK
     language: str = "en"
+    languages: tuple[str, ...] = ()  # the shop's, `language` first (calls/language.py)
     # 20 ms at 192 kHz is 7,680 bytes; anything far above is not a frame Asterisk would send.
     max_payload: int = 16 * 1024
     reuse_port: bool = False
@@ -93,33 +85,17 @@ def peer_allowed(peer, allowed: tuple[IPNetwork, ...]) -> bool:
 class AudioSocketServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        # Engines are built once per process; CPU-bound speech work runs in these executors.
-        self.tts_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tts")
-        self.stt_executor = ThreadPoolExecutor(
-            max_workers=settings.STT_WORKERS, thread_name_prefix="stt"
-        )
-        self.services = CallServices(
-            clock=FrameClock(),
-            recorder=Recorder(
-                instance=process_instance(),
-                heartbeat_interval=settings.CALL_HEARTBEAT_INTERVAL,
-                spool=RecordSpool(settings.RECORDER_SPOOL_DIR, process_instance()),
-            ),
-            tts=TTSCache(get_tts_engine(), self.tts_executor, PromptStore(settings.TTS_CACHE_DIR)),
-            stt=get_stt_engine(),
-            stt_executor=self.stt_executor,
-            agent=get_agent(),
-            endpoint=EndpointConfig(
-                end_silence_ms=settings.VAD_END_SILENCE_MS,
-                max_utterance_ms=settings.VAD_MAX_UTTERANCE_MS,
-            ),
-            barge_in=settings.BARGE_IN,
-        )
+        # Engines are built once per process (calls/call_services.py).
+        self._built = build_call_services(config.max_calls)
+        self.services = self._built.services
+        self.tts_executor, self.stt_executor = self._built.tts_executor, self._built.stt_executor
         self.clock = self.services.clock
         self.recorder = self.services.recorder
         self.tts = self.services.tts
         self.session_config = SessionConfig(
-            language=config.language, idle_timeout=config.idle_timeout
+            language=config.language,
+            languages=config.languages or (config.language,),
+            idle_timeout=config.idle_timeout,
         )
         self.sessions: dict[uuid.UUID, CallSession] = {}
         self._busy = 0
@@ -195,6 +171,7 @@ class AudioSocketServer:
             self._status = StatusEndpoint(self, self.config.metrics_host, self.config.metrics_port)
             self._status.start()
         self.clock.start()
+        db_threads.keep_connections(True)
         await self.recorder.recover()  # records a stopped process left in the spool
         self.recorder.start()
         self._server = await asyncio.start_server(
@@ -202,22 +179,32 @@ class AudioSocketServer:
             self.config.host,
             self.config.port,
             reuse_port=self.config.reuse_port or None,
-            backlog=max(128, self.config.max_calls),
+            backlog=self._listen_backlog(),
         )
         self.accepting = True
         # Load the fixed prompts (rendering any the store lacks) in the background, so the
         # first caller hears no delay.
         self._warm_tasks = {
-            asyncio.ensure_future(self._warm(sentence, rate))
+            asyncio.ensure_future(self._warm(sentence, language, rate))
+            for language in self.session_config.languages
             for rate in self.config.warm_sample_rates
-            for sentence in prompt_sentences(self.config.language)
+            for sentence in prompt_sentences(language)
         }
         self._warm_tasks.add(asyncio.ensure_future(self._warm_stt()))
         self._reconciler = asyncio.ensure_future(end_orphaned_calls_now_and_then())
 
-    async def _warm(self, text: str, rate: int) -> None:
+    def _listen_backlog(self) -> int:
+        """The kernel's queue of connections not yet accepted holds every connection the server
+        is willing to hold (calls, busy messages, pending handshakes). A smaller one overflows in
+        a burst: the kernel drops the peer's handshake ACK, the peer believes it is connected,
+        and the connection is accepted only after SYN-ACK retransmissions back off (1, 2, 4 ...
+        s) or never. Linux caps it at net.core.somaxconn (4096 by default)."""
+        config = self.config
+        return max(128, config.max_calls + config.max_busy + config.max_pending)
+
+    async def _warm(self, text: str, language: str, rate: int) -> None:
         try:
-            await self.tts.get(text, self.config.language, rate, prompt=True)
+            await self.tts.get(text, language, rate, prompt=True)
         except Exception:
             logger.exception("could not render the prompt %r at %d Hz ahead of time", text, rate)
 
@@ -310,6 +297,9 @@ class AudioSocketServer:
         if len(self.sessions) >= self.config.max_calls:
             await self._turn_away(call_uuid, connection, packets[1:])
             return
+        if refusal := admission.new_call(self.stt_executor):
+            await self._turn_away(call_uuid, connection, packets[1:], refusal)
+            return
 
         # Asked while the call starts (its media flows meanwhile); awaited before a word is said.
         check = asyncio.ensure_future(self.recorder.stored_as_ended(call_uuid))
@@ -334,22 +324,27 @@ class AudioSocketServer:
         self.recorder.refuse(session.uuid)
         await session.end("refused: the UUID of a call that has ended", CallOutcome.FAILED)
 
-    async def _turn_away(self, call_uuid: uuid.UUID, connection: CallConnection, packets) -> None:
-        """Above max_calls: a short busy message, then hang-up, recorded as a failed call."""
-        reason = f"busy: all {self.config.max_calls} lines in use"
+    async def _turn_away(
+        self, call_uuid: uuid.UUID, connection: CallConnection, packets, refusal=None
+    ) -> None:
+        """Above max_calls (or speech-to-text's capacity: the refusal): a short message, then
+        hang-up, recorded as a failed call (or with the refusal's outcome)."""
+        refusal = refusal or admission.Refusal(
+            BUSY, CallOutcome.FAILED, f"busy: all {self.config.max_calls} lines in use"
+        )
         if self._busy >= self.config.max_busy:
-            self._record_rejected(call_uuid, reason)
+            self._record_rejected(call_uuid, refusal.reason)
             await connection.hang_up_and_close()
             return
         self._busy += 1
         try:
             session = self._new_session(
-                call_uuid, connection, on_answer=lambda s: _say_busy_and_hang_up(s, reason)
+                call_uuid, connection, on_answer=lambda s: admission.turn_away(s, refusal)
             )
             await session.run(packets)
         finally:
             self._busy -= 1
-        self._warn("busy", "call %s turned away: %s", call_uuid, reason)
+        self._warn("busy", "call %s turned away: %s", call_uuid, refusal.reason)
 
     def _new_session(self, call_uuid: uuid.UUID, connection: CallConnection, **kwargs):
         return CallSession(call_uuid, connection, self.services, self.session_config, **kwargs)
@@ -397,18 +392,10 @@ class AudioSocketServer:
             loop, previous = self._loop_handler
             loop.set_exception_handler(previous)
             self._loop_handler = None
-        self.tts_executor.shutdown(wait=False, cancel_futures=True)
-        self.stt_executor.shutdown(wait=False, cancel_futures=True)
+        self._built.shutdown()
+        await asyncio.to_thread(db_threads.keep_connections, False)
         if self._status is not None:
             # Up until here, so that /healthz answers 503 (not accepting) while calls drain.
             await asyncio.to_thread(self._status.stop)
             self._status = None
         logger.info("stopped%s", "" if written else " (some call records could not be written)")
-
-
-async def _say_busy_and_hang_up(session: CallSession, reason: str) -> None:
-    try:
-        async with asyncio.timeout(15):
-            await session.say(prompt(BUSY, session.language))
-    finally:
-        await session.end(reason, CallOutcome.FAILED)

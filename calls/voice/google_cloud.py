@@ -6,7 +6,7 @@ import base64
 
 from django.conf import settings
 
-from ..http_api import APIClient, APIError
+from ..http_api import APIClient, APIError, speech_api_client
 from .audio import pcm_from_wav, resample
 from .stt import STTEngine, STTError, Transcript
 from .tts import TTSEngine, TTSError
@@ -46,9 +46,14 @@ def _language_code(language: str) -> str:
     return LANGUAGE_CODES.get(language, language)
 
 
+def _language_of(code: str, allowed: tuple[str, ...]) -> str | None:
+    """Google's answer ("ru-ru", lower case) as one of the allowed languages, or None."""
+    short = code.lower().split("-")[0]
+    return short if short in allowed else None
+
+
 def _client(name: str, base_url: str, api_key: str) -> APIClient:
-    headers = {"X-Goog-Api-Key": api_key} if api_key else {}
-    return APIClient(name, base_url, headers, settings.SPEECH_API_TIMEOUT)
+    return speech_api_client(name, base_url, {"X-Goog-Api-Key": api_key} if api_key else {})
 
 
 class GoogleSTTEngine(STTEngine):
@@ -65,7 +70,12 @@ class GoogleSTTEngine(STTEngine):
         )
 
     def transcribe(
-        self, pcm: bytes, sample_rate: int, language: str, expect: str = "free"
+        self,
+        pcm: bytes,
+        sample_rate: int,
+        language: str,
+        expect: str = "free",
+        detect: tuple[str, ...] = (),
     ) -> Transcript:
         config = {
             "encoding": "LINEAR16",
@@ -73,6 +83,10 @@ class GoogleSTTEngine(STTEngine):
             "languageCode": _language_code(language),
             "maxAlternatives": 1,
         }
+        others = [_language_code(code) for code in detect if code != language]
+        if others:
+            # Google picks among the call's language and these; each result names its own.
+            config["alternativeLanguageCodes"] = others
         if phrases := speech_context(language, expect):
             config["speechContexts"] = [{"phrases": phrases}]
         if self.model:
@@ -82,9 +96,11 @@ class GoogleSTTEngine(STTEngine):
             body = self.api.post_json("speech:recognize", payload)
         except APIError as error:
             raise STTError(str(error)) from error
-        texts, confidences = [], []
+        texts, confidences, heard = [], [], []
         try:
             for result in body.get("results", []):
+                if detect and (code := _language_of(result.get("languageCode", ""), detect)):
+                    heard.append(code)
                 alternatives = result.get("alternatives") or [{}]
                 best = alternatives[0]
                 if text := best.get("transcript", "").strip():
@@ -94,7 +110,10 @@ class GoogleSTTEngine(STTEngine):
         except (AttributeError, TypeError, ValueError) as error:
             raise STTError(f"google speech-to-text: unexpected answer ({error!r})") from error
         confidence = round(sum(confidences) / len(confidences), 3) if confidences else None
-        return Transcript(" ".join(texts), confidence)
+        if not detect:
+            return Transcript(" ".join(texts), confidence)
+        detected = max(heard, key=heard.count) if heard else language
+        return Transcript(" ".join(texts), confidence, detected)
 
 
 class GoogleTTSEngine(TTSEngine):
@@ -110,13 +129,22 @@ class GoogleTTSEngine(TTSEngine):
             settings.GOOGLE_API_KEY if api_key is None else api_key,
         )
 
+    def voice_for(self, language: str) -> str:
+        """TTS_VOICES' voice for the call's language, else TTS_VOICE unless it is another
+        language's ("uk-UA-Wavenet-A" never reads Russian): then Google's default voice."""
+        voice = settings.TTS_VOICES.get(language) or self.voice
+        named = voice.split("-")[:2]
+        if len(named) == 2 and "-".join(named).lower() != _language_code(language).lower():
+            return ""
+        return voice
+
     def voice_key(self, language: str) -> str:
-        return self.voice or _language_code(language)
+        return self.voice_for(language) or _language_code(language)
 
     def synthesize(self, text: str, language: str, sample_rate: int) -> bytes:
         voice = {"languageCode": _language_code(language)}
-        if self.voice:
-            voice["name"] = self.voice
+        if name := self.voice_for(language):
+            voice["name"] = name
         payload = {
             "input": {"text": text},
             "voice": voice,

@@ -12,6 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from ..background import stop_task
 from ..metrics import FRAME_CLOCK_LATENESS
 from .audio import FRAME_MS, frame_size, split_frames
 
@@ -122,12 +123,9 @@ class FrameClock:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="frame-clock")
 
     async def stop(self) -> None:
+        """Bounded, and a cancellation of the caller is not taken for the clock's own."""
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await stop_task(self._task, timeout=1.0)
             self._task = None
 
     async def _run(self) -> None:
@@ -153,3 +151,18 @@ class FrameClock:
                     # One broken call must not stop the clock that paces everyone else.
                     logger.exception("a player failed on its tick; removing it")
                     self._players.discard(player)
+
+
+def heard_text(parts: list[tuple[str, Playback]]) -> str:
+    """The words the caller heard: whole sentences played, and the played share of a cut one."""
+    heard = []
+    for sentence, playback in parts:
+        if not playback.interrupted and playback.frames_played == playback.total_frames:
+            heard.append(sentence)
+            continue
+        words = sentence.split()
+        share = playback.frames_played / playback.total_frames if playback.total_frames else 0
+        if spoken := words[: round(len(words) * share)]:
+            heard.append(" ".join(spoken) + "…")
+        break
+    return " ".join(heard)

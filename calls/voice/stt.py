@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from ..language_settings import shop_languages
 from .audio import resample
 from .stt_prompts import DOMAIN_PROMPTS, prompt_for
 from .whisper_guard import collapse_repeats, recites_prompt, repeats_digit, too_long
@@ -23,6 +25,11 @@ __all__ = ["DOMAIN_PROMPTS", "FasterWhisperEngine", "STTEngine", "STTError", "Tr
 class Transcript:
     text: str
     confidence: float | None = None
+    # Set when the engine was asked to pick the language among several (`detect`): the one it
+    # decoded in, and, where the engine gives them, its probability of each allowed language
+    # (Whisper's, not renormalised: their sum says how sure it is that it heard any of them).
+    language: str | None = None
+    language_probs: dict[str, float] | None = None
 
 
 class STTError(RuntimeError):
@@ -43,10 +50,28 @@ class STTEngine(ABC):
 
     @abstractmethod
     def transcribe(
-        self, pcm: bytes, sample_rate: int, language: str, expect: str = "free"
+        self,
+        pcm: bytes,
+        sample_rate: int,
+        language: str,
+        expect: str = "free",
+        detect: tuple[str, ...] = (),
     ) -> Transcript:
         """`expect` names what the agent asked for (stt_prompts.EXPECTS): an engine may fit
-        its prompt or phrase hints to it, or ignore it."""
+        its prompt or phrase hints to it, or ignore it. `detect`, when given, holds the
+        languages the caller may speak (`language`, the call's, among them): an engine that
+        can tells which of them it heard in `Transcript.language`, never one outside them."""
+
+
+# Whisper decodes in another allowed language than the call's only when it is this sure of it
+# (the language's probability; espeak-ng's robotic voices score near 0 for every language).
+DETECT_SURE = 0.5
+
+
+def detected_language(probs: dict[str, float], preferred: str) -> str:
+    """The allowed language Whisper heard, when it is sure of it; else the call's own."""
+    best = max(probs, key=probs.get, default=preferred)
+    return best if probs.get(best, 0.0) >= DETECT_SURE else preferred
 
 
 def _tiny_en() -> tuple[str, dict[str, bytes] | None]:
@@ -78,10 +103,10 @@ def _base_multilingual() -> tuple[str, dict[str, bytes] | None]:
 PACKAGED_WHISPER_MODELS = {"tiny.en": _tiny_en, "base": _base_multilingual}
 
 
-def default_whisper_model(language: str) -> str:
+def default_whisper_model(*languages: str) -> str:
     """tiny.en is the fastest that spells English sizes and digits well; other languages need
     the multilingual base model (see docs/engines.md)."""
-    return "tiny.en" if language == "en" else "base"
+    return "tiny.en" if set(languages) <= {"en"} else "base"
 
 
 def whisper_model_files(model: str) -> tuple[str, dict[str, bytes] | None]:
@@ -106,7 +131,11 @@ MAX_NEW_TOKENS = 220  # Whisper's decoder holds 448 tokens, the prompt included
 TOKENS_PER_SECOND = defaultdict(lambda: 24, en=12)  # twice what fast speech needs
 WINDOW_SECONDS = 30  # what Whisper was trained on: every utterance is padded to it
 FROM_SETTINGS = -1.0  # window_margin's default: STT_WINDOW_MARGIN
+ENGLISH_ONLY_MARGIN = 2.0  # STT_WINDOW_MARGIN's default for tiny.en and the other *.en models
 FRAMES_PER_SECOND = 100  # log-Mel frames
+# Silence put before the utterance in its own window, for English-only models (tiny.en): the
+# multilingual base heard Russian human voices no better with it and a lone "семь" as "5".
+LEAD_IN_SECONDS = 0.5
 
 
 class _UtteranceWindowWhisper:
@@ -121,10 +150,19 @@ class _UtteranceWindowWhisper:
         return self._window
 
     def encode(self, features: np.ndarray):
-        frames = getattr(self._window_frames(), "frames", 0)
+        window = self._window_frames()
+        frames = getattr(window, "frames", 0)
         if frames and features.shape[-1] > frames:
             features = np.ascontiguousarray(features[..., :frames])
-        return super().encode(features)
+        # Language detection encodes the utterance; its decoding then reuses that output
+        # instead of encoding the same features again (see FasterWhisperEngine._detect).
+        kept = getattr(window, "encoded", None)
+        if kept is not None and np.array_equal(kept[0], features):
+            return kept[1]
+        output = super().encode(features)
+        if getattr(window, "keep", False):
+            window.encoded = (features, output)
+        return output
 
 
 @cache
@@ -134,14 +172,34 @@ def _window_model_class() -> type:
     return type("WhisperModel", (_UtteranceWindowWhisper, WhisperModel), {})
 
 
+def window_margin_setting(value: str, multilingual: bool) -> float | None:
+    """STT_WINDOW_MARGIN read for a model: seconds, "off" (the 30 s window), or empty: the
+    utterance's own window for English-only models, the 30 s one for multilingual ones."""
+    value = value.strip().lower()
+    if value in ("off", "none", "30s"):
+        return None
+    if not value:
+        return None if multilingual else ENGLISH_ONLY_MARGIN
+    try:
+        margin = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"STT_WINDOW_MARGIN={value!r}: seconds (e.g. 2), 'off' or empty"
+        ) from None
+    if not 0 <= margin < WINDOW_SECONDS:
+        raise ImproperlyConfigured(f"STT_WINDOW_MARGIN={value!r}: 0 to {WINDOW_SECONDS} seconds")
+    return margin
+
+
 WHISPER_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's default fallback
 
 
 class FasterWhisperEngine(STTEngine):
     """Whisper on CTranslate2 (int8, CPU). In the 30 s window Whisper was trained on (the
-    default) a short reply costs ~0.5 s of one core with tiny.en; with STT_WINDOW_MARGIN the
-    encoder sees only the utterance and that margin, ~0.1 s. The model is a short name or a
-    local directory (STT_MODEL); nothing is downloaded at run time.
+    default) a short reply costs ~0.35-0.5 s of one core with tiny.en; with STT_WINDOW_MARGIN
+    the encoder sees only the utterance (after half a second of silence, for tiny.en) and that
+    margin, ~0.07 s. The model is a short name or a local directory (STT_MODEL); nothing is
+    downloaded at run time.
 
     Whisper may repeat the utterance ("Thank you. Thank you. Thank you.", most often in a short
     window) and, on a short or unclear one, recite its prompt: the output is checked
@@ -162,7 +220,7 @@ class FasterWhisperEngine(STTEngine):
         expect_prompts: bool = True,
         guard: bool = True,
     ) -> None:
-        model = model or settings.STT_MODEL or default_whisper_model(settings.CALL_LANGUAGE)
+        model = model or settings.STT_MODEL or default_whisper_model(*shop_languages())
         path, files = whisper_model_files(model)
         self.model_name = model
         self._model = _window_model_class()(
@@ -180,7 +238,7 @@ class FasterWhisperEngine(STTEngine):
         self.domain_prompt = domain_prompt
         # None: the classic 30 s window. Otherwise seconds of silence after the utterance.
         if window_margin == FROM_SETTINGS:
-            window_margin = settings.STT_WINDOW_MARGIN
+            window_margin = window_margin_setting(settings.STT_WINDOW_MARGIN, self.multilingual)
         self.window_margin = window_margin
         self.expect_prompts = expect_prompts
         # False: Whisper's output as is, with its temperature fallback (the behaviour before
@@ -195,7 +253,12 @@ class FasterWhisperEngine(STTEngine):
         return prompt_for(language, expect)
 
     def transcribe(
-        self, pcm: bytes, sample_rate: int, language: str, expect: str = "free"
+        self,
+        pcm: bytes,
+        sample_rate: int,
+        language: str,
+        expect: str = "free",
+        detect: tuple[str, ...] = (),
     ) -> Transcript:
         if language != "en" and not self.multilingual:
             raise STTError(
@@ -205,16 +268,64 @@ class FasterWhisperEngine(STTEngine):
         audio = np.frombuffer(resample(pcm, sample_rate, self.RATE), dtype="<i2")
         audio = audio.astype(np.float32) / 32768.0
         seconds = len(audio) / self.RATE
-        prompt = self.prompt(language, expect)
-        if not self.guard:
-            return Transcript(*self._decode(audio, language, prompt, self.window_margin))
-        text, confidence = self._hear(audio, language, prompt)
-        if prompt and (recites_prompt(text, prompt) or too_long(text, seconds)):
-            # The prompt filled a short or unclear utterance: what was said, or nothing.
-            text, confidence = self._hear(audio, language, None)
-            if too_long(text, seconds):
-                text, confidence = "", None
-        return Transcript(text, confidence)
+        window = self._model._window_frames()
+        probs = None
+        try:
+            if len(detect) > 1 and self.multilingual:
+                window.keep = True
+                probs = self._detect(audio, detect)
+                language = detected_language(probs, language)
+            prompt = self.prompt(language, expect)
+            if not self.guard:
+                text, confidence = self._decode(audio, language, prompt, self.window_margin)
+            else:
+                text, confidence = self._hear(audio, language, prompt)
+                if prompt and (recites_prompt(text, prompt) or too_long(text, seconds)):
+                    # The prompt filled a short or unclear utterance: what was said, or nothing.
+                    text, confidence = self._hear(audio, language, None)
+                    if too_long(text, seconds):
+                        text, confidence = "", None
+        finally:
+            window.keep, window.encoded = False, None
+        if probs is None:
+            return Transcript(text, confidence)
+        return Transcript(text, confidence, language, probs)
+
+    def _detect(self, audio: np.ndarray, allowed: tuple[str, ...]) -> dict[str, float]:
+        """Whisper's probability of each allowed language, from the encoder output that the
+        decoding then reuses: the features are cut and padded exactly as the first decoding
+        cuts them, so detection costs one decoder step, not an encoding."""
+        model, window = self._model, self._model._window_frames()
+        audio = self._padded(audio, self.window_margin)
+        try:
+            features = model.feature_extractor(audio)
+            # faster-whisper decodes the frames before the last one (its `content_frames`).
+            _, _, probs = model.detect_language(features=features[..., :-1])
+        finally:
+            window.frames = 0
+        heard = dict(probs)
+        return {code: round(float(heard.get(code, 0.0)), 4) for code in allowed}
+
+    def _padded(self, audio: np.ndarray, margin: float | None) -> np.ndarray:
+        """The utterance with `margin` seconds of silence, and the encoder's window set to it
+        (None: the 30 s window)."""
+        window = self._model._window_frames()
+        window.frames = 0
+        seconds = len(audio) / self.RATE
+        lead_in = 0.0 if self.multilingual else LEAD_IN_SECONDS
+        if margin is not None and lead_in + seconds + margin < WINDOW_SECONDS:
+            # Digital silence, not zero features: Whisper stops more often after it. And silence
+            # before the speech: in a short window a first word said at 0 s was lost ("No, thank
+            # you" heard "Thank you.", "zero six seven" as "Ner of 6 7"; docs/engines.md).
+            audio = np.concatenate(
+                [
+                    np.zeros(int(lead_in * self.RATE), dtype=np.float32),
+                    audio,
+                    np.zeros(int(margin * self.RATE), dtype=np.float32),
+                ]
+            )
+            window.frames = int(len(audio) / self.RATE * FRAMES_PER_SECOND) // 2 * 2
+        return audio
 
     def _hear(
         self, audio: np.ndarray, language: str, prompt: str | None
@@ -235,11 +346,7 @@ class FasterWhisperEngine(STTEngine):
         """One decoding: in the utterance's window plus `margin` seconds, or in 30 s (None)."""
         seconds = len(audio) / self.RATE
         window = self._model._window_frames()
-        window.frames = 0
-        if margin is not None and seconds + margin < WINDOW_SECONDS:
-            # Digital silence, not zero features: Whisper stops more often after it.
-            audio = np.concatenate([audio, np.zeros(int(margin * self.RATE), dtype=np.float32)])
-            window.frames = int(len(audio) / self.RATE * FRAMES_PER_SECOND) // 2 * 2
+        audio = self._padded(audio, margin)
         try:
             segments, _info = self._model.transcribe(
                 audio,

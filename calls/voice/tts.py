@@ -23,6 +23,9 @@ class TTSEngine(ABC):
     """
 
     name: str = "tts"
+    # Runs on this machine (CPU-bound): a thread or two. A remote engine waits on the network
+    # and gets a thread per connection of its pool (calls/audiosocket/server.py).
+    local: bool = False
 
     @abstractmethod
     def synthesize(self, text: str, language: str, sample_rate: int) -> bytes: ...
@@ -69,8 +72,18 @@ class _EspeakLibrary:
         return 0
 
 
-@cache
+_LIBRARY_LOCK = threading.Lock()
+
+
 def _espeak_library() -> _EspeakLibrary:
+    # Under a lock: two threads' first syntheses at once (a thread per call for remote speech)
+    # built a second library whose espeak_Initialize crashed the other's synthesis.
+    with _LIBRARY_LOCK:
+        return _espeak_library_once()
+
+
+@cache
+def _espeak_library_once() -> _EspeakLibrary:
     return _EspeakLibrary()
 
 
@@ -82,6 +95,7 @@ class EspeakNGEngine(TTSEngine):
     """
 
     name = "espeak-ng"
+    local = True
 
     def __init__(self, words_per_minute: int = 165) -> None:
         self.words_per_minute = words_per_minute

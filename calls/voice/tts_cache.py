@@ -155,6 +155,7 @@ def render_fixed_prompts(
     """Render every fixed prompt sentence into the store for the configured TTS engine."""
     from django.conf import settings
 
+    from calls.language_settings import shop_languages
     from calls.prompts import prompt_sentences
 
     from .tts import get_tts_engine
@@ -162,7 +163,7 @@ def render_fixed_prompts(
     engine, store = get_tts_engine(), PromptStore(settings.TTS_CACHE_DIR)
     return [
         render_prompt(engine, store, sentence, language, rate, force=force)
-        for language in languages or [settings.CALL_LANGUAGE]
+        for language in languages or shop_languages()
         for rate in sample_rates
         for sentence in prompt_sentences(language)
     ]

@@ -3,7 +3,10 @@
 The VAD says whether one frame holds speech; the Endpointer turns that stream of decisions into
 events: the caller started speaking (after a short run of speech, so a click is not a word), and
 an utterance ended (after a configurable silence, or at the maximum length), with a pre-roll so
-the first syllable, spoken before the VAD was sure, is kept.
+the first syllable, spoken before the VAD was sure, is kept. With `early_silence_ms` it also says
+when the caller paused long enough that the utterance may be over (SpeechPaused): the audio so
+far, cut exactly as the utterance will be if no more speech comes, so that it can be transcribed
+while the endpoint still waits (calls/hearing.py).
 """
 
 from abc import ABC, abstractmethod
@@ -54,6 +57,13 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True)
+class SpeechPaused:
+    """The caller has been silent for `early_silence_ms`: the utterance so far, not yet ended."""
+
+    utterance: "Utterance"
+
+
+@dataclass(frozen=True)
 class Utterance:
     pcm: bytes
     sample_rate: int
@@ -73,6 +83,13 @@ class EndpointConfig:
     end_silence_ms: int = 600  # silence that ends an utterance
     preroll_ms: int = 300  # audio kept from before the start was detected
     max_utterance_ms: int = 15000
+    # Silence after which a SpeechPaused event offers the utterance so far; 0: none. Below
+    # TRAILING_SILENCE_FRAMES of silence the audio would differ from the ended utterance's.
+    early_silence_ms: int = 0
+
+
+# Silence frames an utterance keeps after its last speech (recognisers like a soft ending).
+TRAILING_SILENCE_FRAMES = 10
 
 
 class Endpointer:
@@ -91,12 +108,15 @@ class Endpointer:
         self._started_ms = 0
         self._last_speech_ms = 0
         self._last_at_ms = 0
+        early = self.config.early_silence_ms
+        # In frames, never fewer than the trailing silence kept, so the audio is the same.
+        self._early_frames = max(-(-early // FRAME_MS), TRAILING_SILENCE_FRAMES) if early else 0
 
     @property
     def in_speech(self) -> bool:
         return self._in_speech
 
-    def feed(self, frame: bytes, at_ms: int) -> list[SpeechStarted | Utterance]:
+    def feed(self, frame: bytes, at_ms: int) -> list[SpeechStarted | SpeechPaused | Utterance]:
         # Call time never runs backwards here, so no offset or duration it gives is negative.
         at_ms = self._last_at_ms = max(at_ms, self._last_at_ms)
         speech = self.vad.is_speech(frame, self.sample_rate)
@@ -122,6 +142,8 @@ class Endpointer:
         too_long = len(self._frames) * FRAME_MS >= config.max_utterance_ms
         if self._silence_run * FRAME_MS >= config.end_silence_ms or too_long:
             return [self._finish(at_ms, cut=too_long and self._silence_run == 0)]
+        if self._early_frames and self._silence_run == self._early_frames:
+            return [SpeechPaused(self._utterance(at_ms, cut=False))]
         return []
 
     def flush(self, at_ms: int) -> Utterance | None:
@@ -130,10 +152,10 @@ class Endpointer:
             return None
         return self._finish(max(at_ms, self._last_at_ms), cut=True)
 
-    def _finish(self, at_ms: int, cut: bool) -> Utterance:
-        # Keep a little of the trailing silence (recognisers like a soft ending), not all of it.
-        keep = max(0, len(self._frames) - max(0, self._silence_run - 10))
-        utterance = Utterance(
+    def _utterance(self, at_ms: int, cut: bool) -> Utterance:
+        # Keep a little of the trailing silence, not all of it.
+        keep = max(0, len(self._frames) - max(0, self._silence_run - TRAILING_SILENCE_FRAMES))
+        return Utterance(
             pcm=b"".join(self._frames[:keep]),
             sample_rate=self.sample_rate,
             started_ms=self._started_ms,
@@ -141,6 +163,9 @@ class Endpointer:
             ended_ms=at_ms,
             cut_at_max_length=cut,
         )
+
+    def _finish(self, at_ms: int, cut: bool) -> Utterance:
+        utterance = self._utterance(at_ms, cut)
         self._in_speech = False
         self._frames = []
         self._speech_run = 0

@@ -104,6 +104,23 @@ def repeats_digit(text: str, copies: int = 3) -> bool:
     )
 
 
+def repeats_numbers(text: str, size: int = 3) -> bool:
+    """The same `size` tokens with a number of two or more digits among them twice, apart or
+    back to back ("0 67 3 60 37 90 1 0 67 3 63 60 ..."): a loop that bends each copy, which
+    `collapse_repeats` cannot fold. A phone number or a size said once does not repeat three
+    of its groups; digits read one by one ("0 5 0 5 0 5") are left to `repeats_digit`."""
+    keys = [_key(token) for token in text.split()]
+    seen: set[tuple[str, ...]] = set()
+    for i in range(len(keys) - size + 1):
+        gram = tuple(keys[i : i + size])
+        if not all(gram) or not any(key.isdigit() and len(key) > 1 for key in gram):
+            continue
+        if gram in seen:
+            return True
+        seen.add(gram)
+    return False
+
+
 def words(text: str) -> list[str]:
     """Lower-case words and numbers, punctuation gone, digits apart from letters ("R16")."""
     text = re.sub(r"(\d)([^\W\d_])|([^\W\d_])(\d)", r"\1\3 \2\4", text.lower())

@@ -11,42 +11,28 @@ import pytest
 from calls.agent.base import Action, CallContext
 from calls.agent.llm import MAX_TOOL_ROUNDS, LLMAgent
 from calls.models import CallOutcome
-from catalog.models import Season
 from orders.models import Fulfilment, Order
-from tests.factories import make_brand, make_tire
-from tests.helpers.fake_llm_api import FakeChatAPI, tool_call, tool_results
+from tests.helpers.fake_llm_api import tool_call, tool_results
 from tests.helpers.fake_speech_api import API_KEY
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def model(settings):
-    api = FakeChatAPI().start()
-    settings.LLM_API_URL, settings.LLM_API_KEY, settings.LLM_MODEL = (
-        api.openai_url,
-        API_KEY,
-        "test-model",
-    )
-    settings.LLM_TIMEOUT = 2.0
-    yield api
-    api.stop()
-
-
-@pytest.fixture
-def tire():
-    nokian = make_brand(name="Nokian")
-    return make_tire(
-        brand=nokian, model="Hakkapeliitta R5", season=Season.WINTER, price=Decimal("3900"),
-        stock_quantity=12, sku="NOK-R5-16",
-    )  # fmt: skip
 
 
 def _context(language: str = "en", caller_number: str = "") -> CallContext:
     return CallContext(uuid.uuid4(), language, caller_number=caller_number)
 
 
-async def test_a_search_and_a_confirmed_order_through_the_models_tool_calls(model, tire):
+ORDER = {
+    "items": [{"sku": "NOK-R5-16", "quantity": 4}],
+    "customer_name": "Ivan",
+    "customer_phone": "067 123 45 67",
+    "fulfilment": "pickup",
+}
+
+
+async def test_a_search_a_read_back_and_a_confirmed_order_through_the_models_tool_calls(
+    model, tire
+):
     agent, context = LLMAgent(), _context()
 
     def offer(body):
@@ -61,14 +47,8 @@ async def test_a_search_and_a_confirmed_order_through_the_models_tool_calls(mode
         [
             tool_call("search_tires", size="205/55 R16", season="winter"),
             offer,
-            {"content": "Four Nokian, 15600 in total, Ivan, 067 123 45 67, pickup. Confirm?"},
-            tool_call(
-                "create_order",
-                items=[{"sku": "NOK-R5-16", "quantity": 4}],
-                customer_name="Ivan",
-                customer_phone="067 123 45 67",
-                fulfilment="pickup",
-            ),
+            tool_call("read_back_order", **ORDER),
+            tool_call("create_order", **ORDER),
             placed,
         ]
     )
@@ -76,7 +56,13 @@ async def test_a_search_and_a_confirmed_order_through_the_models_tool_calls(mode
     assert reply.text == "I have Nokian Hakkapeliitta R5 at 3900.00."
     assert reply.action == Action.CONTINUE
     reply = await agent.respond(context, "Four of those, I'm Ivan, 067 123 45 67, I'll pick up")
-    assert "Confirm?" in reply.text and not await Order.objects.aexists()
+    # The read-back is the agent's own words: every value to be stored, the total worked out.
+    assert reply.text == (
+        "Let me check. Winter tires Nokian Hakkapeliitta R5, 205/55 R16, quantity 4, 15600 "
+        "hryvnias in total. Name: Ivan. Phone: 0 6 7, 1 2 3, 4 5, 6 7. Pickup at the shop. "
+        "Shall I place the order?"
+    )
+    assert context.expect == "confirm" and not await Order.objects.aexists()
     reply = await agent.respond(context, "Yes")
 
     order = await Order.objects.aget(source_call__uuid=context.call_uuid)
@@ -84,55 +70,52 @@ async def test_a_search_and_a_confirmed_order_through_the_models_tool_calls(mode
     assert reply.outcome == CallOutcome.ORDER_PLACED
     item = await order.items.select_related("tire").aget()
     assert (item.tire.sku, item.quantity, order.customer_phone) == ("NOK-R5-16", 4, "+380671234567")
-    assert order.fulfilment == Fulfilment.PICKUP
+    assert order.fulfilment == Fulfilment.PICKUP and order.total == Decimal("15600")
 
     first = model.requests[0]
     assert first.headers["authorization"] == f"Bearer {API_KEY}"
     assert first.json["model"] == "test-model"
     assert {tool["function"]["name"] for tool in first.json["tools"]} >= {
-        "search_tires", "check_availability", "create_order", "order_status",
-        "transfer_to_operator", "end_call",
+        "search_tires", "check_availability", "shop_info", "read_back_order", "create_order",
+        "order_status", "transfer_to_operator", "end_call",
     }  # fmt: skip
     assert first.json["messages"][0]["role"] == "system"
-    # The whole dialogue goes back each time: the model remembers the call.
+    # The whole dialogue goes back each time: the model remembers the call, the read-back too.
     last = model.requests[-1].json["messages"]
     assert [m["role"] for m in last][1:3] == ["user", "assistant"]
+    assert any(m["role"] == "assistant" and m.get("content", "").startswith("Let me check")
+               for m in last)  # fmt: skip
 
 
-async def test_no_order_is_placed_without_the_callers_yes(model, tire):
+async def test_no_order_is_placed_without_a_read_back(model, tire):
     agent, context = LLMAgent(), _context()
     model.script.extend(
         [
-            tool_call(
-                "create_order", items=[{"sku": "NOK-R5-16", "quantity": 4}],
-                customer_name="Ivan", customer_phone="0671234567", fulfilment="pickup",
-            ),
+            tool_call("create_order", **ORDER),
             {"content": "Let me read your order back first."},
         ]
-    )  # fmt: skip
+    )
     reply = await agent.respond(context, "Four Nokian for Ivan, 0671234567, pickup")
     assert reply.text == "Let me read your order back first."
     assert not await Order.objects.aexists()
-    assert "has not confirmed" in tool_results(model.requests[-1].json)[-1]["error"]
+    assert "nothing was read back" in tool_results(model.requests[-1].json)[-1]["error"]
 
 
-async def test_a_yes_that_answers_no_read_back_places_no_order(model, tire):
+async def test_a_yes_to_the_models_own_summary_places_no_order(model, tire):
+    """The model's words are no read-back: only read_back_order's, said by the agent."""
     agent, context = LLMAgent(), _context()
     model.script.extend(
         [
-            {"content": "Shall I book the Nokian tires for you?"},
-            tool_call(
-                "create_order", items=[{"sku": "NOK-R5-16", "quantity": 4}],
-                customer_name="Ivan", customer_phone="0671234567", fulfilment="pickup",
-            ),
+            {"content": "Four Nokian, 15600 in total, Ivan, 067 123 45 67, pickup. Confirm?"},
+            tool_call("create_order", **ORDER),
             {"content": "Let me read your order back first."},
         ]
-    )  # fmt: skip
+    )
     await agent.respond(context, "Four Nokian for Ivan, 0671234567, pickup")
     reply = await agent.respond(context, "Yes")
     assert reply.text == "Let me read your order back first."
     assert not await Order.objects.aexists()
-    assert "not read back" in tool_results(model.requests[-1].json)[-1]["error"]
+    assert "nothing was read back" in tool_results(model.requests[-1].json)[-1]["error"]
 
 
 async def test_the_system_prompt_speaks_the_call_language_and_knows_the_callers_number(model):
@@ -140,6 +123,18 @@ async def test_the_system_prompt_speaks_the_call_language_and_knows_the_callers_
     await LLMAgent().respond(_context("uk", caller_number="+380671234567"), "Добрий день")
     system = model.requests[0].json["messages"][0]["content"]
     assert "українською" in system and "+380671234567" in system
+
+
+async def test_the_system_prompt_follows_the_call_into_another_language(model):
+    """CALL_LANGUAGES=uk,ru: greeted in Ukrainian, the call moved to Russian (calls/language.py
+    sets context.language): the model is told to speak Russian from the next turn on."""
+    model.script.extend([{"content": "Добрий день!"}, {"content": "Конечно."}])
+    agent, context = LLMAgent(), _context("uk")
+    await agent.respond(context, "Добрий день")
+    context.language = "ru"
+    await agent.language_switched(context, "Можно по-русски?")
+    first, second = (r.json["messages"][0]["content"] for r in model.requests)
+    assert "українською" in first and "по-русски" in second and "українською" not in second
 
 
 async def test_transfer_and_end_call_become_the_calls_actions(model):

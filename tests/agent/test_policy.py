@@ -85,6 +85,32 @@ def test_the_same_question_unanswered_twice_goes_to_an_operator():
     assert reply.action == Action.TRANSFER
 
 
+@pytest.mark.parametrize(
+    ("language", "facts"),
+    [
+        ("en", ["yes, I'll take them, four", "it's Anna", "my number is 050 123 45 67", "pickup"]),
+        ("uk", ["так, беру, чотири", "мене звати Анна", "050 123 45 67", "самовивіз"]),
+    ],
+)
+def test_facts_given_instead_of_the_answer_dont_reset_the_count(language, facts):
+    """Name, phone and pickup given, but never which tire: "which one?" is not asked for ever
+    (each fact learnt used to reset the count)."""
+    caller = Caller(language)
+    caller.says("winter 205/55 R16" if language == "en" else "зимові 205/55 R16")
+    replies = [caller.says(fact) for fact in facts]
+    assert replies[-1].action == Action.TRANSFER or replies[-2].action == Action.TRANSFER
+    assert not Order.objects.exists()
+
+
+def test_questions_asked_instead_of_the_answer_are_answered_without_an_operator():
+    caller = Caller("en")
+    caller.says("winter 205/55 R16")
+    for question in ("are Michelin any good?", "which is cheapest?", "how much is delivery?"):
+        assert caller.says(question).action == Action.CONTINUE
+    caller.says("the Nokian, four")
+    assert caller.context.state["choice"]["brand"] == "Nokian"
+
+
 def test_after_a_phone_that_is_not_whole_the_keypad_is_offered():
     caller = Caller("en")
     caller.says("four winter tires 205/55 R16")

@@ -286,3 +286,113 @@ def test_a_caller_who_says_goodbye_is_answered_and_the_bot_hangs_up(shop, langua
     assert farewell.says(
         {"en": "Goodbye", "uk": "До побачення", "ru": "Пока"}[language]
     ).action == (Action.HANG_UP)
+
+
+@pytest.mark.parametrize(
+    ("language", "request_", "yes", "sorry"),
+    [
+        ("en", "four winter tires 205/55 R16, the cheapest", "yes", "Sorry"),
+        ("uk", "чотири зимові шини 205/55 R16, найдешевші", "так", "Вибачте"),
+        ("ru", "четыре зимние шины 205/55 R16, самые дешёвые", "да", "Извините"),
+    ],
+)
+def test_a_yes_to_the_offer_named_with_the_next_question_is_agreement_not_a_miss(
+    shop, language, request_, yes, sorry
+):
+    """A caller answers "The cheapest is X ... What name?" with "yes": they agree with the offer
+    (found with the admin's Test call page); the name is asked again without an apology, and
+    repeating only "yes" still ends with an operator, never a loop."""
+    caller = Caller(language)
+    caller.says(request_)
+    asked = caller.context.expect
+    reply = caller.says(yes)
+    assert not reply.text.startswith(sorry), reply.text
+    assert caller.context.expect == asked == "name"
+    for _ in range(3):
+        reply = caller.says(yes)
+    assert reply.action == Action.TRANSFER, reply.text
+
+
+@pytest.mark.parametrize(
+    ("language", "request_", "question", "only"),
+    [
+        ("en", "summer tires 205/55 R16", "what else do you have?", "the only one"),
+        ("uk", "літні шини 205/55 R16", "а що у вас є?", "лише ця модель"),
+        ("ru", "летние шины 205/55 R16", "а что еще есть?", "только эта модель"),
+    ],
+)
+def test_what_else_do_you_have_at_the_only_offer_is_answered(
+    shop, language, request_, question, only
+):
+    """A caller offered one tire asks what else there is: told it is the only one in the
+    size, with its price, and asked again whether to book it (no apology, no miss)."""
+    caller = Caller(language)
+    caller.says(request_)
+    assert caller.context.expect == "choice"
+    reply = caller.says(question)
+    assert only in reply.text and "Michelin Primacy 4" in reply.text, reply.text
+    assert caller.context.expect == "choice"
+
+
+def test_what_do_you_have_at_several_offers_lists_them_with_prices(shop):
+    caller = Caller("en")
+    caller.says("winter tires 205/55 R16")
+    reply = caller.says("what are the options?")
+    for model in ("Hakkapeliitta R5", "X-Ice North 4", "WinterContact TS 870"):
+        assert model in reply.text, reply.text
+    assert "3900" in reply.text and not reply.text.startswith("Sorry"), reply.text
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "terms"),
+    [
+        ("en", "how much is delivery?", "Delivery in Kyiv is 200 hryvnias, free from four tires"),
+        ("uk", "а скільки коштує доставка?", "Доставка по Києву 200 гривень"),
+        ("ru", "сколько стоит доставка?", "Доставка по Киеву 200 гривен."),
+    ],
+)
+def test_the_delivery_price_is_the_shops_own_terms(shop, settings, language, question, terms):
+    settings.SHOP_DELIVERY = {language: terms}
+    caller = Caller(language)
+    caller.says("winter tires 205/55 R16" if language == "en" else "зимові шини 205/55 R16")
+    reply = caller.says(question)
+    assert reply.text.startswith(terms.rstrip(".") + ". "), reply.text
+    assert caller.context.expect == "choice", "the order goes on after the answer"
+
+
+def test_without_delivery_terms_the_bot_never_names_a_price(shop, settings):
+    settings.SHOP_DELIVERY = {}
+    caller = Caller("en")
+    caller.says("winter tires 205/55 R16")
+    reply = caller.says("how much is delivery?")
+    assert "manager will tell you the cost" in reply.text, reply.text
+
+
+def test_a_place_beyond_the_offers_hears_the_offers_again(shop):
+    """A caller says "the second one" when one tire was offered: they misheard; told it is
+    the only one, not "sorry, I didn't get that" (which counts towards an operator)."""
+    caller = Caller("en")
+    caller.says("summer tires 205/55 R16")
+    reply = caller.says("the second one")
+    assert "the only one" in reply.text and "Michelin Primacy 4" in reply.text, reply.text
+    assert caller.context.expect == "choice"
+
+
+@pytest.mark.parametrize(
+    ("language", "size", "no", "none"),
+    [
+        ("ru", "зимние двести пять шестьдесят пять шестнадцать", "нет, шестьдесят пять", "нет в"),
+        ("uk", "зимові двісті п'ять шістдесят п'ять шістнадцять", "ні, шістдесят п'ять", "немає"),
+        ("en", "winter two oh five sixty five sixteen", "no, sixty five", "in stock"),
+    ],
+)
+def test_no_to_a_near_size_keeps_the_size_the_caller_said(shop, language, size, no, none):
+    """205/65 R16 is not in stock and 205/55 R16 is: the bot asks "did you mean 205/55?"; a
+    caller who says no meant what they said, and hears that it is not in stock, instead of
+    being asked for the size from the start."""
+    caller = Caller(language)
+    caller.says(size)
+    assert caller.context.state.get("size_pending") == "205/55 R16"
+    reply = caller.says(no)
+    assert "205/65 R16" in reply.text and none in reply.text, reply.text
+    assert not caller.context.state.get("offers")

@@ -39,6 +39,11 @@ def test_a_brand_and_a_quantity_pick_the_offer_and_the_number():
     assert (said.choice, said.quantity) == (1, 4)
 
 
+def test_names_as_english_callers_introduce_themselves():
+    for said in ("name's Bob and it's oh six seven", "the name's Bob", "my name is Bob"):
+        assert heard(said, "en", asking="choice", offers=OFFERS).name == "Bob", said
+
+
 def test_name_and_phone_in_one_breath():
     said = heard("ім'я Петро, телефон 063 123 45 67", asking="name")
     assert (said.name, said.phone) == ("Петро", "+380631234567")
@@ -69,7 +74,15 @@ def test_a_quantity_after_the_size():
 
 @pytest.mark.parametrize(
     ("text", "language", "quantity"),
-    [("не чотири, а дві", "uk", 2), ("not four, two", "en", 2), ("нет, шесть штук", "ru", 6)],
+    [
+        ("не чотири, а дві", "uk", 2),
+        ("not four, two", "en", 2),
+        ("нет, шесть штук", "ru", 6),
+        ("два комплекти", "uk", 8),
+        ("ой ні, один комплект", "uk", 4),
+        ("two sets", "en", 8),
+        ("не два комплекта, а шесть шин", "ru", 6),
+    ],
 )
 def test_a_corrected_quantity_is_the_last_said(text, language, quantity):
     assert heard(text, language, asking="confirm").quantity == quantity
@@ -124,6 +137,9 @@ def test_another_number_is_not_the_second_offer():
         ("how much is delivery?", "en", "delivery"),
         ("а ви доставляєте в обухів", "uk", "delivery"),
         ("до скольки вы работаете?", "ru", "hours"),
+        ("what else do you have?", "en", "options"),
+        ("а що у вас є ще", "uk", "options"),
+        ("какие есть варианты?", "ru", "options"),
     ],
 )
 def test_questions_are_not_answers(text, language, question):
@@ -140,6 +156,28 @@ def test_russian_ordinals_rims_and_cheaper():
     assert heard("эр шестнадцать", "ru", asking="size").rim == 16
     assert heard("на шістнадцятий радіус", asking="size").rim == 16
     assert heard("подешевле", "ru", asking="choice", offers=OFFERS).choice == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Алло, у вас липучка есть на 17-й, 225 45?", "ru"),
+        ("на семнадцатый радиус двести двадцать пять сорок пять", "ru"),
+        ("17 дюймов, 225 на 45", "ru"),
+        ("мені на сімнадцятий, двісті двадцять п'ять сорок п'ять", "uk"),
+        ("R17, 225 45", "uk"),
+        ("seventeen inch, two twenty five forty five", "en"),
+    ],
+)
+def test_a_size_said_rim_first_is_the_whole_size(text, language):
+    """Callers often name the rim first ("на 17-й") and then width and profile."""
+    assert heard(text, language).size == TireSize(225, 45, 17)
+
+
+def test_a_rim_first_with_other_numbers_is_no_size():
+    # The quantity and a phone's digits are not a width and a profile.
+    said = heard("на 17-й, 4 штуки, телефон 050 123 45 67", "ru")
+    assert said.size is None and said.rim == 17
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,10 @@
 import uuid
 
 import pytest
-from channels.db import database_sync_to_async
 from django.db import connection
 from django.utils import timezone
 
+from calls import db_threads
 from calls.models import Call, CallOutcome, CallStatus, Turn, TurnRole
 from calls.recorder import Recorder
 
@@ -95,13 +95,15 @@ async def test_when_the_database_is_away_everything_is_kept_and_written_later():
     assert await Call.objects.filter(uuid=call_uuid).acount() == 1
 
 
-# The recorder writes from channels' database thread; its connection is the one to break.
-@database_sync_to_async
-def _database_settings() -> dict:
-    return dict(connection.settings_dict)
+# The recorder writes from its own database thread (calls/db_threads.py, channels' one thread on
+# SQLite); that thread's connection is the one to break.
+async def _database_settings() -> dict:
+    return await db_threads.run("records", lambda: dict(connection.settings_dict))
 
 
-@database_sync_to_async
-def _point_database_at(settings_dict: dict) -> None:
-    connection.close()
-    connection.settings_dict = settings_dict
+async def _point_database_at(settings_dict: dict) -> None:
+    def point() -> None:
+        connection.close()
+        connection.settings_dict = settings_dict
+
+    await db_threads.run("records", point)

@@ -24,6 +24,11 @@ from tests.factories import make_brand
         ("two twenty five by forty five, seventeen", TireSize(225, 45, 17)),
         ("двісті п'ять на п'ятдесят п'ять, р шістнадцять", TireSize(205, 55, 16)),
         ("двести пять дробь пятьдесят пять р шестнадцать", TireSize(205, 55, 16)),
+        # Whisper's "two hundred five" as "2 105" at 8 kHz: no tire is 105 wide.
+        ("2 105 55 R16.", TireSize(205, 55, 16)),
+        ("2 115, 65, R15", TireSize(215, 65, 15)),
+        # ...but a count before a real width stays a count.
+        ("2 195 65 R15", TireSize(195, 65, 15)),
     ],
 )
 def test_a_size_is_found_however_it_is_said(said, size):

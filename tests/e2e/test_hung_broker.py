@@ -37,7 +37,7 @@ REDIS_DB = 3
 
 
 def _model(body: dict) -> dict:
-    """The scripted model: reads the order back when asked for one, orders on a yes (to that
+    """The scripted model: has the order read back when asked for one, orders on a yes (to that
     read-back), searches otherwise, and says what its tools did."""
     last = body["messages"][-1]
     if last["role"] == "tool":
@@ -48,19 +48,16 @@ def _model(body: dict) -> dict:
             tire = result["tires"][0]
             return {"content": f"We have {tire['brand']} {tire['model']} at {tire['price']}."}
         return {"content": f"Sorry, that did not work: {result}"}
+    order = {
+        "items": [{"sku": "NOK-R5-16", "quantity": 4}],
+        "customer_name": "Olena",
+        "customer_phone": "067 123 45 67",
+        "fulfilment": "pickup",
+    }
     if "order" in last["content"].lower() and "yes" not in last["content"].lower():
-        return {
-            "content": "Winter tires Nokian Hakkapeliitta R5, 205/55 R16, 4 tires, 15600 in "
-            "total, for Olena, phone 067 123 45 67, pickup. Shall I place the order?"
-        }
+        return tool_call("read_back_order", **order)  # the agent reads it back
     if "yes" in last["content"].lower():
-        return tool_call(
-            "create_order",
-            items=[{"sku": "NOK-R5-16", "quantity": 4}],
-            customer_name="Olena",
-            customer_phone="067 123 45 67",
-            fulfilment="pickup",
-        )
+        return tool_call("create_order", **order)
     return tool_call("search_tires", size="205/55 R16", season="winter")
 
 

@@ -6,39 +6,18 @@ Needs nginx (Debian: apt-get install nginx-light); skipped without it. The confi
 used as shipped, with only its addresses, ports and certificate paths replaced.
 """
 
-import shutil
 import socket
 import ssl
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.helpers.server_process import free_port
+from tests.helpers.nginx import SHIPPED, shipped_nginx
 from tests.helpers.web_process import start_daphne
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
-SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "callcenter.conf"
 HEADER_TIMEOUT = 10  # client_header_timeout in the shipped file (checked below)
-
-MAIN = """
-daemon off;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log info;
-events {{ worker_connections 512; }}
-http {{
-    access_log {dir}/access.log;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    include {dir}/callcenter.conf;
-}}
-"""
 
 
 @pytest.fixture
@@ -51,45 +30,9 @@ def daphne():
 @pytest.fixture
 def proxy(daphne, tmp_path):
     """nginx with the shipped site, in front of `daphne`; yields its HTTPS port."""
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else "")
-    if not nginx:
-        pytest.skip("nginx is not installed (apt-get install nginx-light)")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=localhost", "-keyout", tmp_path / "privkey.pem",
-         "-out", tmp_path / "fullchain.pem"],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    site = SHIPPED.read_text()
-    assert f"client_header_timeout {HEADER_TIMEOUT}s;" in site
-    http_port, https_port = free_port(), free_port()
-    for shipped, here in [
-        ("server web:8000;", f"server 127.0.0.1:{daphne.port};"),
-        ("listen 80;", f"listen 127.0.0.1:{http_port};"),
-        ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
-        ("/etc/nginx/tls/", f"{tmp_path}/"),
-    ]:
-        assert shipped in site, shipped
-        site = site.replace(shipped, here)
-    (tmp_path / "callcenter.conf").write_text(site)
-    (tmp_path / "nginx.conf").write_text(MAIN.format(dir=tmp_path))
-    process = subprocess.Popen(
-        [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", https_port), timeout=1).close()
-            break
-        except OSError:
-            assert process.poll() is None, (tmp_path / "error.log").read_text()
-            assert time.monotonic() < deadline, "nginx did not start"
-            time.sleep(0.1)
-    yield https_port
-    process.terminate()
-    process.wait(10)
+    assert f"client_header_timeout {HEADER_TIMEOUT}s;" in SHIPPED.read_text()
+    with shipped_nginx(daphne.port, tmp_path) as https_port:
+        yield https_port
 
 
 def _tls(port: int) -> ssl.SSLSocket:

@@ -212,6 +212,23 @@ async def test_callers_above_max_calls_hear_a_busy_message_and_are_hung_up():
         server.stop()
 
 
+async def test_a_busy_caller_who_hangs_up_during_the_message_is_recorded_as_turned_away():
+    server = start_server("--max-calls", "1")
+    try:
+        first = await _call(server)
+        first.start_background_silence()
+        third = await _call(server)
+        third.start_background_silence()
+        await third.read_audio_response(silence_gap_ms=0, first_frame_timeout=15, max_duration=0.3)
+        await third.close()  # mid-message, as Asterisk does when the caller hangs up
+        busy = await ended_call(third.call_uuid)
+        assert busy.outcome == CallOutcome.FAILED
+        assert busy.end_reason.startswith("busy: all 1 lines in use; "), busy.end_reason
+        await first.hangup()
+    finally:
+        server.stop()
+
+
 async def test_a_peer_outside_the_allow_list_is_refused_and_logged():
     server = start_server("--allow", "10.20.30.0/24")
     try:

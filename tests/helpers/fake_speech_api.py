@@ -5,6 +5,9 @@ It speaks each API's wire format (multipart WAV uploads, base64 LINEAR16, raw 24
 APIs' error bodies and key checks), and real engines do the work behind it: Whisper hears what is
 uploaded and espeak-ng speaks what is asked. So a test that sends audio through it checks the
 audio itself, not just the bytes. Tests can make it fail (`fail_next`, `down`) or slow (`delay`).
+Callers whose speech no engine here can hear (espeak-ng's Ukrainian and Russian, which Whisper
+base cannot follow) are taught to it with `knows`: an upload holding that audio is answered
+with its text, in its language, as a cloud engine would hear a real voice.
 """
 
 import base64
@@ -29,7 +32,18 @@ OPENAI_PCM_RATE = 24000
 def _whisper():
     from calls.voice.stt import FasterWhisperEngine
 
-    return FasterWhisperEngine("tiny.en")
+    return FasterWhisperEngine("tiny.en", window_margin=None)  # hears espeak-ng (server_process)
+
+
+def _loudest(pcm: bytes, size: int = 640) -> bytes:
+    """The clip's loudest 40 ms at 8 kHz (20 ms at 16 kHz): a fingerprint no silence matches."""
+    samples = memoryview(pcm).cast("h") if len(pcm) % 2 == 0 else memoryview(pcm[:-1]).cast("h")
+    best, at = -1, 0
+    for start in range(0, len(samples) - size // 2, size // 4):
+        energy = sum(abs(v) for v in samples[start : start + size // 2 : 8])
+        if energy > best:
+            best, at = energy, start
+    return pcm[2 * at : 2 * at + size]
 
 
 @cache
@@ -76,6 +90,7 @@ class FakeAPI:
 
     def __init__(self) -> None:
         self.requests: list[Request] = []
+        self.known: list[tuple[bytes, str, str]] = []  # (fingerprint, text, language)
         self.delay = 0.0
         self.down: set[str] = set()  # paths that answer 503 until removed
         self._failures: deque[int] = deque()
@@ -86,6 +101,18 @@ class FakeAPI:
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    def knows(self, pcm: bytes, text: str, language: str) -> None:
+        """Uploads that hold this audio (at the rate it was sent) are heard as `text`, spoken
+        in `language` (uk, ru or en)."""
+        self.known.append((_loudest(pcm), text, language))
+
+    def heard(self, pcm: bytes) -> tuple[str, str] | None:
+        """(text, language) of a known clip inside the upload, if any."""
+        for fingerprint, text, language in self.known:
+            if fingerprint in pcm:
+                return text, language
+        return None
 
     def fail_next(self, status: int, count: int = 1) -> None:
         """Answer the next `count` requests with this HTTP error status."""
@@ -201,8 +228,13 @@ class FakeSpeechAPI(FakeAPI):
             pcm, rate = pcm_from_wav(request.files["file"])
         except ValueError as error:
             raise APIFailure(400, f"Invalid file format: {error}") from error
-        text = _whisper().transcribe(pcm, rate, "en").text
-        return 200, "application/json", json.dumps({"text": text}).encode()
+        text, language = self.heard(pcm) or (_whisper().transcribe(pcm, rate, "en").text, "en")
+        answer = {"text": text}
+        if request.form.get("response_format") == "verbose_json":
+            # The language it detected (by name, as OpenAI does), or the one it was told.
+            names = {"uk": "ukrainian", "ru": "russian", "en": "english"}
+            answer["language"] = request.form.get("language") or names[language]
+        return 200, "application/json", json.dumps(answer).encode()
 
     def openai_speech(self, request: Request) -> tuple[int, str, bytes]:
         body = request.json or {}
@@ -223,10 +255,16 @@ class FakeSpeechAPI(FakeAPI):
         if not config.get("languageCode"):
             raise APIFailure(400, "Invalid recognition 'config': missing language_code.")
         pcm = base64.b64decode(audio.get("content", ""))
-        transcript = _whisper().transcribe(pcm, config["sampleRateHertz"], "en")
+        asked = [config["languageCode"], *config.get("alternativeLanguageCodes", [])]
+        if known := self.heard(pcm):
+            text, language = known
+            # Google answers in the asked language the speech is most like, in lower case.
+            code = next((c for c in asked if c.lower().startswith(language)), asked[0]).lower()
+        else:
+            text, code = _whisper().transcribe(pcm, config["sampleRateHertz"], "en").text, "en-us"
         results = (
-            [{"alternatives": [{"transcript": transcript.text, "confidence": 0.91}]}]
-            if transcript.text
+            [{"alternatives": [{"transcript": text, "confidence": 0.91}], "languageCode": code}]
+            if text
             else []
         )
         return 200, "application/json", json.dumps({"results": results}).encode()

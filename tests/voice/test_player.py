@@ -108,3 +108,18 @@ async def test_a_failing_player_is_dropped_and_the_others_keep_their_pace():
     await clock.stop()
     # Ten steps in 0.2 s, played or (on a busy machine) skipped; the good player got them.
     assert len(sent) >= 1 and len(sent) + clock.skipped_ticks >= 8
+
+
+async def test_a_shutdown_cancelled_while_stopping_the_clock_stays_cancelled():
+    """stop() waits for the clock, but a cancellation of its caller (a shutdown's time-out) is
+    the caller's: it must go on up, not be swallowed as if it were the clock's own."""
+    clock = FrameClock()
+    clock.start()
+    await asyncio.sleep(0.05)
+    # Cancelled at its first await, inside stop(): before the fix the except clause that
+    # expected the clock's CancelledError swallowed it and stop() returned normally.
+    stopper = asyncio.create_task(clock.stop())
+    await asyncio.sleep(0)
+    stopper.cancel()
+    done, _ = await asyncio.wait({stopper}, timeout=5)
+    assert stopper in done and stopper.cancelled()

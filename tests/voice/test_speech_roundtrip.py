@@ -2,7 +2,9 @@
 the server does) into the STT engine: the words that matter to a tire shop come out.
 
 espeak-ng's voice is robotic, so callers are simulated speaking a little slowly (130 words a
-minute); real voices are recognised better (see docs/engines.md).
+minute); real voices are recognised better (see docs/engines.md). Robot speech is heard in the
+30 s window, as by the test servers (tests/helpers/server_process.py): tiny.en's default, the
+utterance's own window, is chosen on human recordings and hears espeak-ng worse ("0 25 55 R15").
 """
 
 import re
@@ -12,6 +14,12 @@ import pytest
 from calls.agent.understanding import understand
 from calls.voice.stt import get_stt_engine
 from calls.voice.tts import EspeakNGEngine
+from catalog.services import TireSize
+
+
+@pytest.fixture(autouse=True)
+def _robot_window(settings):
+    settings.STT_WINDOW_MARGIN = "off"
 
 
 def _heard(text: str, rate: int) -> str:
@@ -27,7 +35,9 @@ def _digits(text: str) -> str:
 @pytest.mark.parametrize("rate", [8000, 16000])
 def test_a_tire_size_comes_out_as_its_numbers(rate):
     heard = _heard("Two hundred five, fifty five, R sixteen", rate)
-    assert re.search(r"205\D+55\D+R?16", heard), heard
+    # As the bot reads it: at 8 kHz this has come back "205 55 R16." and "2 105 55 R16.".
+    reading = understand(heard, "en", asking="size")
+    assert reading.size == TireSize(205, 55, 16), heard
 
 
 @pytest.mark.parametrize("rate", [8000, 16000])

@@ -5,15 +5,16 @@ reaches the engine."""
 
 import re
 import uuid
-from pathlib import Path
 
+import numpy as np
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
-from calls.voice.audio import pcm_from_wav
-from calls.voice.stt import FasterWhisperEngine, STTError
+from calls.voice.stt import FasterWhisperEngine, STTError, window_margin_setting
 from calls.voice.stt_prompts import prompt_for
 from calls.voice.tts import EspeakNGEngine
 from calls.voice.whisper_guard import recites_prompt, words
+from tests.helpers.voices import human_recording
 
 
 @pytest.fixture(scope="module")
@@ -43,18 +44,6 @@ def test_a_missing_model_is_a_clear_error(tmp_path):
 
 
 # --- Short utterances on human voices (Debian's asterisk-core-sounds-*-wav) --------------------
-
-SOUNDS = Path("/usr/share/asterisk/sounds")
-
-
-def human_recording(language: str, name: str) -> bytes:
-    """A telephone recording of a human speaker (8 kHz), as an Asterisk call would carry it."""
-    path = SOUNDS / language / f"{name}.wav"
-    if not path.is_file():
-        pytest.skip(f"install asterisk-core-sounds-{language}-wav for {path}")
-    pcm, rate = pcm_from_wav(path.read_bytes())
-    assert rate == 8000
-    return pcm
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +94,22 @@ def test_a_digit_said_once_is_heard_once_or_not_at_all_on_a_phone_number_turn(
     assert len(words(heard.text)) <= 1, heard.text
 
 
+@pytest.mark.parametrize(
+    ("name", "expect", "said"),
+    [("cancelled", "free", ["cancelled"]), ("phonetic/s_p", "name", ["sierra"])],
+)
+def test_a_word_said_at_the_very_start_of_the_audio_is_heard_in_the_short_window(
+    tiny_en, name, expect, said
+):
+    """Speech from the first sample on (a cloud caller, a test, a cut recording): in the
+    utterance's own window the first word was lost or bent ("Densored.", "The era") until
+    silence went before it."""
+    pcm = np.frombuffer(human_recording("en", name), dtype="<i2")
+    start = np.flatnonzero(np.abs(pcm.astype(np.int32)) > 300)[0]
+    heard = tiny_en.transcribe(pcm[start:].tobytes(), 8000, "en", expect).text
+    assert words(heard) == said, heard
+
+
 def test_a_recitation_of_the_prompt_is_decoded_again_without_it(tiny_en, monkeypatch):
     """Whisper filled "Olena." with its prompt through a real Asterisk; here a prompt is made
     to win over the audio and the engine must not pass it on."""
@@ -147,3 +152,23 @@ async def test_the_agents_expected_slot_reaches_the_engine(tiny_en, monkeypatch)
         heard = await session.transcribe(Utterance(pcm, 8000, 0, 500, 1100))
     assert asked == ["phone"]
     assert re.sub(r"\D", "", heard.text) == "5", heard.text
+
+
+@pytest.mark.parametrize(
+    ("value", "multilingual", "margin"),
+    [
+        ("", False, 2.0),  # tiny.en: its own window (better on English human voices)
+        ("", True, None),  # base: the 30 s window (Russian human voices heard worse)
+        ("off", False, None),
+        ("3", True, 3.0),
+        (" 1.5 ", False, 1.5),
+    ],
+)
+def test_the_window_margin_setting_per_model(value, multilingual, margin):
+    assert window_margin_setting(value, multilingual) == margin
+
+
+@pytest.mark.parametrize("value", ["two", "-1", "45"])
+def test_a_window_margin_that_is_no_number_of_seconds_is_refused(value):
+    with pytest.raises(ImproperlyConfigured, match="STT_WINDOW_MARGIN"):
+        window_margin_setting(value, False)

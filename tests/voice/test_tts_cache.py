@@ -9,7 +9,7 @@ import pytest
 from celery.exceptions import Retry
 from django.core.management import CommandError, call_command
 
-from calls.prompts import prompt_sentences
+from calls.prompts import GREETING, prompt, prompt_sentences, split_sentences
 from calls.tasks import render_prompts
 from calls.voice.audio import duration_ms
 from calls.voice.tts import EspeakNGEngine, TTSEngine, TTSError, get_tts_engine
@@ -129,3 +129,16 @@ async def test_prompts_outlive_the_lru_and_failures_are_not_cached(tmp_path):
     fresh = TTSCache(engine, ThreadPoolExecutor(1), PromptStore(tmp_path))
     assert await asyncio.wait_for(fresh.get("Hello!", "en", 8000, prompt=True), 5) == bytes(320)
     assert engine.texts.count("Hello!") == 1
+
+
+def test_a_shop_with_two_languages_has_every_prompt_rendered_in_both(cloud_tts, settings):
+    """CALL_LANGUAGES=uk,ru: the greeting and every fixed prompt, in each language, at each
+    rate, with the voice chosen for that language."""
+    settings.CALL_LANGUAGES, settings.CALL_LANGUAGE = ["uk", "ru"], "uk"
+    settings.TTS_VOICES = {"uk": "uk-voice", "ru": "ru-voice"}
+    count = 2 * (len(prompt_sentences("uk")) + len(prompt_sentences("ru")))
+    assert render_prompts.apply().get() == {"synthesised": count, "kept": 0}
+    voices = {r.json["input"]: r.json["voice"] for r in cloud_tts.requests}
+    greeting_uk = split_sentences(prompt(GREETING, "uk"))[0]
+    greeting_ru = split_sentences(prompt(GREETING, "ru"))[0]
+    assert voices[greeting_uk] == "uk-voice" and voices[greeting_ru] == "ru-voice"

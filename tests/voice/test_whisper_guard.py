@@ -6,7 +6,13 @@ import re
 import pytest
 
 from calls.voice.stt_prompts import DOMAIN_PROMPTS, EXPECTS, PROMPTS, prompt_for
-from calls.voice.whisper_guard import collapse_repeats, recites_prompt, repeats_digit, too_long
+from calls.voice.whisper_guard import (
+    collapse_repeats,
+    recites_prompt,
+    repeats_digit,
+    repeats_numbers,
+    too_long,
+)
 
 
 @pytest.mark.parametrize(
@@ -57,6 +63,15 @@ def test_a_digit_said_three_times_in_a_row_is_flagged_for_the_full_window():
     assert repeats_digit("0 6 7 5 5 5 1 2 3 4")
     assert not repeats_digit("0 6 7 5 5 1 2 3 4 4")
     assert not repeats_digit("205 205 205")  # a number, collapsed by collapse_repeats
+
+
+def test_numbers_looping_with_bent_copies_are_flagged_for_the_full_window():
+    # Russian base on "067 360 37 91" in a 2 s margin (the human-voice set).
+    assert repeats_numbers("0 67 3 60 37 90 1 0 67 3 63 60 37 90 1 0 67 3 63 60 37 3 37 90 1")
+    assert repeats_numbers("205 55 R16, 205 55 R16")
+    assert not repeats_numbers("My number is 067 123 45 67, 205/55 R16.")
+    assert not repeats_numbers("0 5 0 5 0 5 0 5 1 2")  # digits one by one: repeats_digit's
+    assert not repeats_numbers("067 123 50 50")
 
 
 def test_a_transcript_made_of_the_prompt_is_a_recitation():

@@ -23,8 +23,8 @@ class Command(BaseCommand):
             "--language",
             action="append",
             choices=LANGUAGES,
-            help="a language to render (repeatable; default: CALL_LANGUAGE, "
-            f"{settings.CALL_LANGUAGE})",
+            help="a language to render (repeatable; default: every one of CALL_LANGUAGES, "
+            f"{','.join(settings.CALL_LANGUAGES)})",
         )
         parser.add_argument(
             "--rate",

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from calls.audiosocket.process import serve, serve_workers
 from calls.audiosocket.server import ServerConfig
+from calls.language_settings import shop_languages
 
 
 class Command(BaseCommand):
@@ -125,7 +126,8 @@ class Command(BaseCommand):
             idle_timeout=options["idle_timeout"],
             grace_period=options["grace_period"],
             allowed_peers=tuple(allowed),
-            language=settings.CALL_LANGUAGE,
+            language=shop_languages()[0],
+            languages=shop_languages(),
             metrics_port=options["metrics_port"],
             metrics_host=options["metrics_host"],
         )

@@ -6,14 +6,10 @@
   const RECENT_MS = 5 * 60 * 1000; // how long an ended call stays in "recently ended"
   const MAX_BACKOFF_MS = 30000;
   const NOT_PERMITTED = 4403;
-  const LANGUAGES = { en: "English", uk: "Ukrainian", ru: "Russian" };
-  const OUTCOMES = {
-    order_placed: "Order placed",
-    info_given: "Information given",
-    transferred: "Transferred to an operator",
-    abandoned: "Abandoned by the caller",
-    failed: "Failed",
-  };
+  // The models' names for languages and outcomes, rendered by the page (calls/monitor.py).
+  const LABELS = JSON.parse(document.getElementById("call-labels").textContent);
+  const LANGUAGES = LABELS.languages;
+  const OUTCOMES = LABELS.outcomes;
 
   const calls = new Map(); // uuid -> {call, card, transcript, turns: Map(sequence -> li), endedAt}
   let root, statusLine, activeList, recentList, emptyNote, countNote;
