@@ -16,7 +16,13 @@ from django.utils.module_loading import import_string
 from ..language_settings import shop_languages
 from .audio import resample
 from .stt_prompts import DOMAIN_PROMPTS, prompt_for
-from .whisper_guard import collapse_repeats, recites_prompt, repeats_digit, too_long
+from .whisper_guard import (
+    collapse_repeats,
+    recites_prompt,
+    repeats_digit,
+    too_long,
+    unsure_digits,
+)
 
 __all__ = ["DOMAIN_PROMPTS", "FasterWhisperEngine", "STTEngine", "STTError", "Transcript"]
 
@@ -280,10 +286,15 @@ class FasterWhisperEngine(STTEngine):
                 text, confidence = self._decode(audio, language, prompt, self.window_margin)
             else:
                 text, confidence = self._hear(audio, language, prompt)
-                if prompt and (recites_prompt(text, prompt) or too_long(text, seconds)):
-                    # The prompt filled a short or unclear utterance: what was said, or nothing.
+                if prompt and (
+                    recites_prompt(text, prompt)
+                    or too_long(text, seconds)
+                    or unsure_digits(text, confidence)
+                ):
+                    # The prompt filled a short or unclear utterance, or pulled unclear audio
+                    # towards its example digits: what was said, or nothing.
                     text, confidence = self._hear(audio, language, None)
-                    if too_long(text, seconds):
+                    if too_long(text, seconds) or unsure_digits(text, confidence):
                         text, confidence = "", None
         finally:
             window.keep, window.encoded = False, None

@@ -13,6 +13,11 @@ PROMPT_RUN = 3
 PROMPT_SHARE = 0.5
 # ... and they come from two sentences of the prompt, or cover this share of it.
 PROMPT_COVER = 0.8
+# Whisper's own line between a decoding it trusts and one it decodes again (its
+# log_prob_threshold, -1.0, as a mean token probability): below it, digits alone are as likely
+# the prompt's examples pulling at unclear audio as the caller's number ("два" heard "0",
+# "пять" heard "0 5 0 0" under a phone prompt that starts "0 5 0").
+UNSURE_CONFIDENCE = 0.368
 
 
 def _key(token: str) -> str:
@@ -119,6 +124,19 @@ def repeats_numbers(text: str, size: int = 3) -> bool:
             return True
         seen.add(gram)
     return False
+
+
+def unsure_digits(text: str, confidence: float | None) -> bool:
+    """Only digits, decoded below Whisper's own confidence line: a wrong digit goes into a phone
+    or order number unnoticed, where a word heard wrong is asked again."""
+    keys = [_key(token) for token in text.split()]
+    keys = [key for key in keys if key]
+    return (
+        bool(keys)
+        and _digits_only(keys)
+        and confidence is not None
+        and confidence < UNSURE_CONFIDENCE
+    )
 
 
 def words(text: str) -> list[str]:

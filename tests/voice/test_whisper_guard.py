@@ -12,6 +12,7 @@ from calls.voice.whisper_guard import (
     repeats_digit,
     repeats_numbers,
     too_long,
+    unsure_digits,
 )
 
 
@@ -99,6 +100,17 @@ def test_more_words_than_the_audio_holds_is_too_long():
     assert too_long("Phone 067 123 45. Order number 1045. Order number 1045.", 0.7)
     assert not too_long("Olena.", 0.7)
     assert not too_long("0 6 7 1 2 3 4 5 6 7", 4.0)
+
+
+def test_digits_alone_below_whispers_own_confidence_line_are_unsure():
+    assert unsure_digits("0 5 0 0", 0.366)
+    assert unsure_digits("0.", 0.133)
+    assert not unsure_digits("0 5 0 0", 0.7)
+    # Words are asked again when they make no sense; only digits slip into a number unnoticed.
+    assert not unsure_digits("Два.", 0.2)
+    assert not unsure_digits("my number is 5", 0.2)
+    assert not unsure_digits("", None)
+    assert not unsure_digits("5", None)  # an engine that gives no confidence
 
 
 def test_every_expected_slot_has_a_prompt_in_every_language_and_a_name_prompt_has_no_digits():
