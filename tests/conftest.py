@@ -15,16 +15,32 @@ from tests.factories import make_staff_user
 # (with --no-loadscope-reorder, in pyproject.toml: by default it orders them by their number of
 # tests, which put the many quick parametrised modules first), so these go first and the many
 # short modules fill in at the end: the workers finish together instead of one running a long
-# module alone after the other is done (longest first). Remeasure with --durations=0 when
-# modules are added.
+# module alone after the other is done (longest first). A module is never shared out, so none
+# should take much longer than the suite's time divided by the workers: the spoken orders are
+# two modules for that. Remeasure with --durations=0 when modules are added.
 LONGEST_FIRST = (
-    "tests/e2e/test_spoken_dialogue.py",  # 342 s
-    "tests/e2e/test_call_languages.py",  # 218 s
-    "tests/e2e/test_call_scenarios.py",  # 170 s
-    "tests/e2e/test_asterisk.py",  # 155 s
-    "tests/e2e/test_order_by_phone.py",  # 145 s
-    "tests/e2e/test_faults.py",  # 118 s
+    "tests/e2e/test_spoken_dialogue_russian_and_llm.py",  # 238 s
+    "tests/e2e/test_call_languages.py",  # 217 s
+    "tests/e2e/test_spoken_dialogue.py",  # 197 s
+    "tests/e2e/test_call_scenarios.py",  # 153 s
+    "tests/e2e/test_asterisk.py",  # 150 s
+    "tests/e2e/test_order_by_phone.py",  # 140 s
+    "tests/agent/test_llm_corpus.py",  # 140 s
+    "tests/e2e/test_faults.py",  # 115 s
 )
+
+
+# Processes per core under `-n auto`. The E2E calls, most of the suite's time, wait on real-time
+# audio: with a process per core a 2-core machine stood 60-90 % idle through them (vmstat,
+# 2026-11-30), so twice as many processes as cores fill that time with other modules. At most
+# MAX_WORKERS: each process starts servers of its own and loads the speech models.
+WORKERS_PER_CORE = 2
+MAX_WORKERS = 8
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(WORKERS_PER_CORE * (cores or 1), MAX_WORKERS))
 
 
 def pytest_collection_modifyitems(items) -> None:
