@@ -17,6 +17,7 @@ from ..models import CallOutcome
 from ..prompts import LANGUAGE_SWITCHED, prompt
 from . import tools
 from .answers import Answers
+from .asides import Asides
 from .base import Agent, AgentReply, CallContext
 from .heard_numbers import valid_phone
 from .lexicon import is_not_name
@@ -66,13 +67,31 @@ class RuleBasedAgent(Agent):
             return dialogue.transfer("order_failed")
 
 
-class Dialogue(Answers, Policy):
+class Dialogue(Answers, Asides, Policy):
     """One turn: what was heard, moved through the policy."""
 
     def step(self, text: str) -> AgentReply:
-        state, stage = self.state, self.stage
-        if stage == "transferred":
+        """An aside answered ("алло?", "добрий день", "можна англійською?"); what else was said
+        with a language the shop does not speak ("can I speak English? I need tires") is taken
+        as usual, after the answer to it."""
+        if self.stage == "transferred":
             return self.transfer()
+        aside = self.aside(text)
+        if isinstance(aside, AgentReply):
+            return aside
+        if not aside:
+            return self.heard(text)
+        before, expect = copy.deepcopy(self.state), self.context.expect
+        reply = self.heard(text)
+        if self.progress_in(before):
+            return AgentReply(aside + reply.text, reply.action, reply.outcome, reply.reason)
+        self.state.clear()
+        self.state.update(before)  # nothing else said: no miss either
+        self.context.expect = expect
+        return self.again_with(aside)
+
+    def heard(self, text: str) -> AgentReply:
+        state, stage = self.state, self.stage
         heard = understand(
             text,
             self.language,
