@@ -2,13 +2,20 @@
 the options, the cheapest), delivery and the hours: from the catalog and the shop's settings,
 never made up. The flow then goes on with the call's question."""
 
+import re
 from decimal import Decimal
 
 from django.conf import settings
 
-from .messages import delivery_terms, money
-from .readout import offer_options
+from . import tools
+from .messages import STUD_WORDS, delivery_terms, money
+from .readout import offer_facts, offer_options
 from .understanding import Heard
+
+# Words that point at the tires offered: the question is about them, not for others.
+_POINTED = re.compile(
+    r"(?<![^\W\d_])(?:вони|они|ці|эти|ті|те|they|these|those|them|it|вона|она|він|он)(?![^\W\d_])"
+)
 
 
 class Answers:
@@ -40,7 +47,13 @@ class Answers:
             places = [i for i, offer in enumerate(offers, 1) if offer["brand"] == brand]
             if places:
                 state["suggested"] = places[0]
-            return self.say("answer_quality", brand=brand)
+            # The offer asked about, what the bot knows of it; the pick is still the caller's.
+            offer = picked if picked and picked["brand"] == brand else None
+            offer = offer or (offers[places[0] - 1] if places else None)
+            facts = offer_facts(offer, self.language) if offer else ""
+            return facts + self.say("answer_quality", brand=brand)
+        if heard.question == "studs" and offers and self.kind_asked(heard):
+            return self.of_kind(heard.studded)
         if heard.question == "studs" and offers:
             places = [i for i, o in enumerate(offers, 1) if o["brand"] == heard.brand]
             place = places[0] if places else heard.choice or heard.about or state.get("suggested")
@@ -99,3 +112,33 @@ class Answers:
         if len(said) == 1:
             return self.say("only_offer", size=self.state.get("size", ""), option=said[0])
         return "; ".join(said) + ". "
+
+    def kind_asked(self, heard: Heard) -> bool:
+        """ "А липучка є?", "а на липучке есть?", "any studded ones?": tires of a kind asked
+        for, no offer named or pointed at ("а вони шиповані?" asks about the offers)."""
+        named = heard.choice or heard.about or heard.brand
+        return heard.studded is not None and not named and not _POINTED.search(heard.lower)
+
+    def of_kind(self, studded: bool) -> str:
+        """The offers of the kind asked for; else that kind in the size from the catalog, which
+        then replace the offers; else that there are none (the offers stay)."""
+        state, language = self.state, self.language
+        size = state.get("size", "")
+        offers = state.get("offers") or []
+        same = [i for i, offer in enumerate(offers, 1) if bool(offer["studded"]) == studded]
+        if same:
+            said = offer_options(offers, language)
+            if len(same) == 1:
+                state["suggested"] = same[0]
+            options = "; ".join(said[i - 1] for i in same)
+            kind = STUD_WORDS[studded, "found"][language]
+            return self.say("kind_found", kind=kind, size=size, options=options)
+        found = tools.search_tires(size=size, season="winter", studded=studded)
+        if not found:
+            return self.say("kind_none", kind=STUD_WORDS[studded, "none"][language], size=size)
+        for slot in ("choice", "suggested", "among", "brand"):
+            state.pop(slot, None)
+        state.update(season="winter", studded=studded, offers=[t.as_json() for t in found])
+        options = "; ".join(offer_options(state["offers"], language))
+        kind = STUD_WORDS[studded, "found"][language]
+        return self.say("kind_found", kind=kind, size=size, options=options)
