@@ -29,9 +29,10 @@ class Answers:
         self.progress = self.answered = True
         # "вторые, а они шипованные?": the answer is about the tire picked in the same breath.
         picked = offers[heard.choice - 1] if heard.choice and offers else state.get("choice")
-        if heard.about and offers and not picked:
+        if heard.about and offers and not heard.choice:
             picked = offers[heard.about - 1]  # "а другі скільки коштують?": "так" then takes them
-            state["suggested"] = heard.about
+            if not state.get("choice"):
+                state["suggested"] = heard.about
         if heard.question == "delivery":
             state["asked_delivery"] = True
             return delivery_terms(self.language)
@@ -125,7 +126,11 @@ class Answers:
         state, language = self.state, self.language
         size = state.get("size", "")
         offers = state.get("offers") or []
-        same = [i for i, offer in enumerate(offers, 1) if bool(offer["studded"]) == studded]
+        same = [
+            i
+            for i, offer in enumerate(offers, 1)
+            if offer["season"] == "winter" and bool(offer["studded"]) == studded
+        ]  # липучка is a winter tire: summer ones have no studs, but are none
         if same:
             said = offer_options(offers, language)
             if len(same) == 1:

@@ -121,6 +121,15 @@ _STOCK = re.compile(
 _HAVE = re.compile(rf"(?<!{WORD})(?:є|есть|бувають|бывают|маєте|имеются|have|any)(?!{WORD})")
 
 
+# Few words besides ("а другі як?", "how are the second ones?"): a question about an offer, not
+# a sentence that happens to hold "як" or "what about".
+_FEW_WORDS = re.compile(r"\W*(?:[^\W\d_]+(?:['-][^\W\d_]+)?\W*){1,5}")
+
+
+def _place_said(lower: str) -> bool:
+    return any(said.search(lower) for said in lexicon.ordinals("en").values())
+
+
 def question_in(lower: str, has, offered: bool) -> str | None:
     """What the caller asks (delivery, hours, compare, options, quality, studs, cheapest, stock,
     price), or None; `has` finds a meaning of the lexicon in the utterance."""
@@ -135,6 +144,8 @@ def question_in(lower: str, has, offered: bool) -> str | None:
         return "options"  # "what else do you have?" at the offers
     if has("ask_quality") or (offered and asks and has("ask_good")):
         return "quality"
+    if offered and has("ask_how") and _FEW_WORDS.fullmatch(lower) and _place_said(lower):
+        return "quality"  # "а вторые как?", "what about the third ones?"
     if (
         offered
         and (has("studded") or has("unstudded"))

@@ -132,7 +132,8 @@ def test_a_shop_of_one_language_names_only_it(shop, settings):
 @pytest.mark.parametrize(
     ("language", "wait", "answer"),
     [("uk", "зачекайте", "Звісно, чекаю."), ("uk", "хвилинку", "Звісно, чекаю."),
-     ("ru", "подождите минутку", "Конечно, жду."), ("en", "one moment", "Sure, take your time.")],
+     ("ru", "подождите минутку", "Конечно, жду."), ("ru", "щас", "Конечно, жду."),
+     ("en", "one moment", "Sure, take your time.")],
 )  # fmt: skip
 def test_one_moment_at_the_name_is_waited_for_and_is_no_name(shop, language, wait, answer):
     agent, context = _at_quantity(language)

@@ -83,6 +83,17 @@ def test_without_non_studded_tires_the_bot_says_so_and_keeps_its_offers(
     assert agent.turn(context, first).text == say("ask_quantity", language)
 
 
+def test_non_studded_asked_at_summer_offers_are_winter_tires(studded_shop):
+    """Summer tires have no studs, but a caller who asks for липучка wants winter ones."""
+    make_tire(brand=studded_shop.brand, model="SP Sport Maxx", price=Decimal("3100"),
+              stock_quantity=8, sku="DUN-SPM-16")  # fmt: skip
+    agent, context = RuleBasedAgent(), CallContext(uuid.uuid4(), "uk")
+    agent.turn(context, "літні 205 55 16")
+    reply = agent.turn(context, "а липучка є?")
+    assert "шини без шипів" in reply.text and "Winter Sport 5" in reply.text, reply.text
+    assert "SP Sport Maxx" not in reply.text
+
+
 def test_are_they_studded_still_asks_about_the_offer(studded_shop):
     agent, context = _at_studded_offers("uk")
     reply = agent.turn(context, "а другі вони шиповані?")
@@ -93,7 +104,10 @@ def test_are_they_studded_still_asks_about_the_offer(studded_shop):
     ("language", "asked", "yes"),
     [("uk", "а другі хороші?", "так"), ("uk", "а другі нормальні?", "так, беру"),
      ("ru", "а вторые нормальные?", "да"), ("ru", "вторые хорошие?", "давайте"),
-     ("en", "are the second ones good?", "yes"), ("en", "is the second one any good?", "yes")],
+     ("en", "are the second ones good?", "yes"), ("en", "is the second one any good?", "yes"),
+     ("uk", "розкажіть про другі", "так"), ("ru", "расскажите про вторые", "да"),
+     ("en", "tell me about the second ones", "yes"), ("ru", "а вторые как?", "да"),
+     ("uk", "а другі як?", "так"), ("en", "how are the second ones?", "yes")],
 )  # fmt: skip
 def test_a_question_about_an_offer_is_answered_and_is_no_pick(studded_shop, language, asked, yes):
     agent, context = _at_studded_offers(language)
@@ -115,3 +129,10 @@ def test_a_quantity_to_shall_i_book_these_takes_the_offer_spoken_of(studded_shop
     agent.turn(context, "а вторые нормальные?")
     assert agent.turn(context, "четыре").text == say("ask_name", "ru")
     assert context.state["choice"]["sku"] == "CON-IC3-16" and context.state["quantity"] == 4
+
+
+def test_asked_about_another_offer_after_a_pick_the_bot_describes_that_one(studded_shop):
+    agent, context = _at_studded_offers("ru")
+    agent.turn(context, "первые")
+    reply = agent.turn(context, "а вторые хорошие?")
+    assert reply.text.startswith("Continental IceContact 3:"), reply.text

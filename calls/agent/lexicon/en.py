@@ -57,7 +57,10 @@ WORDS: dict[str, list[str]] = {
                      "how much for delivery", "how much does delivery"],
     # Said of an offer in a question ("are the second ones good?"): its quality asked.
     "ask_good": ["good", "decent", "nice", "any good", "fine tires", "okay tires"],
-    "ask_quality": ["any good", "good tires", "are they good", "is it good", "quality", "reliable",
+    # "How are the second ones?": how an offer is, asked of it in a few words.
+    "ask_how": ["how are", "how is", "how about", "what about", "what are"],
+    "ask_quality": ["tell me about", "tell me more about",
+                    "any good", "good tires", "are they good", "is it good", "quality", "reliable",
                     "what do you think", "worth it", "recommend", "how good"],
     # "open" alone is no question: "the address is Open street", "yes, open the order".
     "ask_hours": ["opening hours", "what time", "working hours", "hours", "are you open",
@@ -82,7 +85,7 @@ WORDS: dict[str, list[str]] = {
     # "Wait a moment": the caller will come back with the answer (never a name).
     "wait": ["wait", "wait a moment", "wait a second", "hold on", "one moment", "just a moment",
              "a moment", "one second", "just a second", "a second", "hang on", "give me a second",
-             "give me a moment", "one sec"],
+             "give me a moment", "one sec", "just a sec"],
     "but": ["but", "except", "only"],
 }  # fmt: skip
 
