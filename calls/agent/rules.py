@@ -18,11 +18,11 @@ from ..prompts import LANGUAGE_SWITCHED, prompt
 from . import tools
 from .answers import Answers
 from .asides import Asides
-from .base import Agent, AgentReply, CallContext
+from .base import Action, Agent, AgentReply, CallContext
 from .heard_numbers import valid_phone
 from .lexicon import is_not_name
 from .messages import STATUS_WORDS, digits_spoken
-from .policy import MAX_QUANTITY, ORDER_SLOTS, SEARCH_SLOTS, Policy
+from .policy import MAX_ASKED, MAX_QUANTITY, ORDER_SLOTS, SEARCH_SLOTS, Policy
 from .understanding import Heard, understand
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,9 @@ class Dialogue(Answers, Asides, Policy):
             return self.heard(text)
         before, expect = copy.deepcopy(self.state), self.context.expect
         reply = self.heard(text)
-        if self.progress_in(before):
+        # An operator or goodbye asked for with it is one too; a transfer for misses is not.
+        ended = reply.action != Action.CONTINUE and self.state.get("asked_times", 0) <= MAX_ASKED
+        if self.progress_in(before) or ended:
             return AgentReply(aside + reply.text, reply.action, reply.outcome, reply.reason)
         self.state.clear()
         self.state.update(before)  # nothing else said: no miss either

@@ -178,3 +178,10 @@ def test_what_else_is_said_with_the_language_request_is_taken(shop):
         "На жаль, англійською ми не розмовляємо, лише українською та російською. "
         "У розмірі 205/55 R16 є:"
     ), reply.text
+
+
+def test_an_operator_asked_for_with_the_language_is_given(shop):
+    agent, context = _caller("uk")
+    reply = agent.turn(context, "можна англійською або з оператором")
+    assert reply.action == Action.TRANSFER
+    assert reply.text.startswith("На жаль, англійською ми не розмовляємо")
