@@ -88,6 +88,12 @@ def line_check(text: str) -> str | None:
     return found[0]
 
 
+# Greetings and checks of the line in a row, with nothing else said, that are answered. One more
+# and the caller evidently does not hear the bot (one-way audio, a bad line): an operator takes
+# the call rather than "Yes, I can hear you" for ever.
+MAX_CHECKS_IN_ROW = 3
+
+
 class Asides:
     """The dialogue's answers to asides (a mixin of the policy)."""
 
@@ -97,7 +103,11 @@ class Asides:
         if kind := line_check(text):
             if kind == "wait":  # the caller comes back with the answer to the same question
                 return AgentReply(PHRASES[kind][self.language])
+            checks = self.state["checks_in_row"] = self.state.get("checks_in_row", 0) + 1
+            if checks > MAX_CHECKS_IN_ROW:
+                return self.transfer()
             return self.again_with(PHRASES[kind][self.language])
+        self.state.pop("checks_in_row", None)
         spoken = self.spoken_languages()
         if asked := unspoken_language(text, spoken):
             names = SPEAKING[self.language]

@@ -73,6 +73,28 @@ def test_a_greeting_or_a_check_mid_call_is_answered_and_the_question_asked_again
     assert agent.turn(context, "4").text == say("ask_name", language)
 
 
+@pytest.mark.parametrize("language", ["uk", "ru", "en"])
+def test_a_caller_who_only_ever_checks_the_line_goes_to_an_operator(shop, language):
+    """One-way audio: the caller never hears the bot and says "алло?" again and again."""
+    agent, context = _at_quantity(language)
+    said = {"uk": "Алло?", "ru": "Алло, вы меня слышите?", "en": "Hello? Can you hear me?"}
+    replies = [agent.turn(context, said[language]) for _ in range(4)]
+    assert [r.action for r in replies[:3]] == [Action.CONTINUE] * 3
+    assert replies[3].action == Action.TRANSFER
+    assert agent.turn(context, "4").action == Action.TRANSFER  # and it stays with the operator
+
+
+@pytest.mark.parametrize("language", ["uk", "en"])
+def test_checks_apart_from_each_other_never_add_up(shop, language):
+    agent, context = _at_quantity(language)
+    said = {"uk": "Алло?", "en": "Hello?"}[language]
+    for answer in ("4", {"uk": "Олена", "en": "Olena"}[language]):
+        for _ in range(3):
+            assert agent.turn(context, said).action == Action.CONTINUE
+        assert agent.turn(context, answer).action == Action.CONTINUE
+    assert agent.turn(context, said).action == Action.CONTINUE
+
+
 @pytest.mark.parametrize(("language", "said"), [("uk", "Алло"), ("ru", "Здравствуйте"),
                                                 ("en", "Hello")])  # fmt: skip
 def test_a_greeting_right_after_the_bots_is_answered_with_what_it_can_do(shop, language, said):
