@@ -142,6 +142,22 @@ def requested_language(text: str, current: str, allowed: tuple[str, ...]) -> str
     return None
 
 
+def unspoken_language(text: str, allowed: tuple[str, ...]) -> str | None:
+    """The language the caller asks for that the shop does not speak ("Do you speak English?",
+    "А можно на английском?" in a shop of Ukrainian and Russian), or None; the agent answers it
+    with the languages the shop speaks. Named the same way as a request for an allowed one."""
+    lower = text.lower()
+    if len(lower.split()) > MAX_REQUEST_WORDS or requested_language(text, allowed[0], allowed):
+        return None
+    for code in LANGUAGE_NAMES:
+        if code in allowed:
+            continue
+        named = _name_pattern(code).search(lower)
+        if named and not _refuses(lower, named.start()):
+            return code
+    return None
+
+
 def _refuses(lower: str, named_at: int) -> bool:
     """Whether "не понимаю", "I don't speak" governs the language named at `named_at`."""
     for said in NOT_UNDERSTOOD.finditer(lower[:named_at]):

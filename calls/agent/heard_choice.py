@@ -117,6 +117,19 @@ _STOCK = re.compile(
 )
 
 
+# "Is there", "do you have": asking whether tires of a kind are to be had.
+_HAVE = re.compile(rf"(?<!{WORD})(?:є|есть|бувають|бывают|маєте|имеются|have|any)(?!{WORD})")
+
+
+# Few words besides ("а другі як?", "how are the second ones?"): a question about an offer, not
+# a sentence that happens to hold "як" or "what about".
+_FEW_WORDS = re.compile(r"\W*(?:[^\W\d_]+(?:['-][^\W\d_]+)?\W*){1,5}")
+
+
+def _place_said(lower: str) -> bool:
+    return any(said.search(lower) for said in lexicon.ordinals("en").values())
+
+
 def question_in(lower: str, has, offered: bool) -> str | None:
     """What the caller asks (delivery, hours, compare, options, quality, studs, cheapest, stock,
     price), or None; `has` finds a meaning of the lexicon in the utterance."""
@@ -129,13 +142,17 @@ def question_in(lower: str, has, offered: bool) -> str | None:
         return "compare"
     if offered and has("ask_options"):
         return "options"  # "what else do you have?" at the offers
-    if has("ask_quality"):
+    if has("ask_quality") or (offered and asks and has("ask_good")):
         return "quality"
+    if offered and has("ask_how") and _FEW_WORDS.fullmatch(lower) and _place_said(lower):
+        return "quality"  # "а вторые как?", "what about the third ones?"
     if (
         offered
         and (has("studded") or has("unstudded"))
         and (
-            lower.rstrip().endswith("?") or re.search(r"(?:они|вони|they|чи|ли)(?![^\W\d_])", lower)
+            lower.rstrip().endswith("?")
+            or re.search(r"(?:они|вони|they|чи|ли)(?![^\W\d_])", lower)
+            or _HAVE.search(lower)  # "а липучка є", "а на липучке есть"
         )
     ):
         return "studs"

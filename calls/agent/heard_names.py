@@ -46,6 +46,10 @@ _NEGATED = re.compile(
 )
 
 
+# A verb's plural imperative ending ("зачекайте", "подождите", "скажіть", "поставьте").
+_IMPERATIVE = re.compile(r"(?:[аяуюиіеєо]йте|[^\W\d_]{2}(?:іть|ить|ите|ьте))$")
+
+
 # "two instead of four", "дві замість чотирьох": the value after these is the old one.
 _INSTEAD = re.compile(rf"(?<!{WORD})(?:instead of|rather than|замість|вместо)\s+[^\s,.]+")
 
@@ -137,6 +141,19 @@ def bare_name(text: str, brands: Sequence, offers: Sequence[dict]) -> str | None
     return None
 
 
+def like_brand(name: str, brands: Sequence) -> bool:
+    """A name asked for that is a brand as said ("нокіан", "матадор"): the caller speaks of the
+    tires, it is no name. Close to the whole spelling only: "Ярослава" is no Rosava."""
+    from rapidfuzz import fuzz
+
+    said = lexicon.normalize(name)
+    spellings = [s.lower() for brand, aliases in brands for s in (brand, *aliases)]
+    return any(
+        fuzz.ratio(said, spelling) >= 88 or fuzz.ratio(latin(said), spelling) >= 88
+        for spelling in spellings
+    )
+
+
 def _like_taken(word: str, taken: Sequence[str]) -> bool:
     from rapidfuzz import fuzz
 
@@ -153,8 +170,8 @@ def _name_words(said: str) -> str | None:
         lower = lexicon.normalize(word)
         if lexicon.is_not_name(lower) or re.search(r"\d", words_to_digits(lower)):
             break
-        if len(word) < 2:
-            break
+        if len(word) < 2 or (not taken and _IMPERATIVE.search(lower)):
+            break  # "зачекайте", "подождите", "скажіть": no name starts so
         taken.append(word[:1].upper() + word[1:])
         if len(taken) == 3:
             break

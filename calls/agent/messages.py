@@ -74,6 +74,23 @@ MESSAGES = {
         "ru": "{brand} — бренд, который у нас часто покупают; на все шины есть гарантия "
         "производителя. ",
     },
+    # What the bot knows of one offer, said when asked about it ("а другі хороші?").
+    "offer_facts": {
+        "en": "{tire}: {kind}, {price} each, {stock} in stock. ",
+        "uk": "{tire}: {kind}, {price} за штуку, у наявності {stock} шт. ",
+        "ru": "{tire}: {kind}, {price} за штуку, в наличии {stock} шт. ",
+    },
+    # "А липучка є?" when the offers are studded: those of the kind asked for, or none.
+    "kind_found": {
+        "en": "Yes, I have {kind} in {size}: {options}. ",
+        "uk": "Так, є {kind} у розмірі {size}: {options}. ",
+        "ru": "Да, есть {kind} в размере {size}: {options}. ",
+    },
+    "kind_none": {
+        "en": "Sorry, I have no {kind} in {size}. ",
+        "uk": "На жаль, {kind} у розмірі {size} немає. ",
+        "ru": "К сожалению, {kind} в размере {size} нет. ",
+    },
     "answer_studded": {
         "en": "{tire} are studded. ",
         "uk": "{tire} — шиповані. ",
@@ -308,6 +325,13 @@ TIRE_KINDS = {
     ("all_season", False): {"en": "All-season tires", "uk": "Всесезонні шини",
                             "ru": "Всесезонные шины"},
 }  # fmt: skip
+# Studded or not, as "there are ..." (found) and "there are no ..." (none) say it.
+STUD_WORDS = {
+    (True, "found"): {"en": "studded tires", "uk": "шиповані шини", "ru": "шипованные шины"},
+    (True, "none"): {"en": "studded tires", "uk": "шипованих шин", "ru": "шипованных шин"},
+    (False, "found"): {"en": "non-studded tires", "uk": "шини без шипів", "ru": "шины без шипов"},
+    (False, "none"): {"en": "non-studded tires", "uk": "шин без шипів", "ru": "шин без шипов"},
+}
 SEASON_WORDS = {
     "winter": {"en": "winter tires", "uk": "зимових шин", "ru": "зимних шин"},
     "summer": {"en": "summer tires", "uk": "літніх шин", "ru": "летних шин"},

@@ -169,7 +169,13 @@ class Policy:
             if (state.get("choice") or {}).get("sku") != chosen["sku"]:
                 state["choice"] = chosen
                 self.progress = True
-        elif stage == "choice" and heard.yes and state.get("suggested") and offers:
+        elif (
+            stage == "choice"
+            and offers
+            and state.get("suggested")
+            and not heard.no
+            and (heard.yes or heard.quantity)
+        ):  # "Shall I book these?" - "yes", or "four": the offer the bot spoke of is taken.
             state["choice"] = offers[state["suggested"] - 1]
             self.progress = True
         if heard.quantity is not None and heard.quantity != state.get("quantity"):

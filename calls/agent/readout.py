@@ -24,6 +24,20 @@ def offer_options(offers: list[dict], language: str) -> list[str]:
     return said
 
 
+def offer_facts(offer: dict, language: str) -> str:
+    """What the bot knows of an offer: brand and tread line, the kind (season, studs), the price
+    and how many are in stock."""
+    kind = TIRE_KINDS.get((offer["season"], bool(offer["studded"])), {}).get(language, "")
+    return say(
+        "offer_facts",
+        language,
+        tire=f"{offer['brand']} {offer['model']}",
+        kind=kind.lower(),
+        price=money(Decimal(offer["price"]), language),
+        stock=offer["stock"],
+    )
+
+
 def order_read_back(state: dict, language: str) -> str:
     """The tire with its season, the quantity, the total, name, phone and pickup or address."""
     choice, quantity = state["choice"], state["quantity"]

@@ -11,20 +11,18 @@ loop in a database thread (calls/db_threads.py).
 import copy
 import logging
 import re
-from decimal import Decimal
-
-from django.conf import settings
 
 from .. import db_threads
 from ..models import CallOutcome
 from ..prompts import LANGUAGE_SWITCHED, prompt
 from . import tools
-from .base import Agent, AgentReply, CallContext
+from .answers import Answers
+from .asides import Asides
+from .base import Action, Agent, AgentReply, CallContext
 from .heard_numbers import valid_phone
 from .lexicon import is_not_name
-from .messages import STATUS_WORDS, delivery_terms, digits_spoken, money
-from .policy import MAX_QUANTITY, ORDER_SLOTS, SEARCH_SLOTS, Policy
-from .readout import offer_options
+from .messages import STATUS_WORDS, digits_spoken
+from .policy import MAX_ASKED, MAX_QUANTITY, ORDER_SLOTS, SEARCH_SLOTS, Policy
 from .understanding import Heard, understand
 
 logger = logging.getLogger(__name__)
@@ -69,13 +67,33 @@ class RuleBasedAgent(Agent):
             return dialogue.transfer("order_failed")
 
 
-class Dialogue(Policy):
+class Dialogue(Answers, Asides, Policy):
     """One turn: what was heard, moved through the policy."""
 
     def step(self, text: str) -> AgentReply:
-        state, stage = self.state, self.stage
-        if stage == "transferred":
+        """An aside answered ("алло?", "добрий день", "можна англійською?"); what else was said
+        with a language the shop does not speak ("can I speak English? I need tires") is taken
+        as usual, after the answer to it."""
+        if self.stage == "transferred":
             return self.transfer()
+        aside = self.aside(text)
+        if isinstance(aside, AgentReply):
+            return aside
+        if not aside:
+            return self.heard(text)
+        before, expect = copy.deepcopy(self.state), self.context.expect
+        reply = self.heard(text)
+        # An operator or goodbye asked for with it is one too; a transfer for misses is not.
+        ended = reply.action != Action.CONTINUE and self.state.get("asked_times", 0) <= MAX_ASKED
+        if self.progress_in(before) or ended:
+            return AgentReply(aside + reply.text, reply.action, reply.outcome, reply.reason)
+        self.state.clear()
+        self.state.update(before)  # nothing else said: no miss either
+        self.context.expect = expect
+        return self.again_with(aside)
+
+    def heard(self, text: str) -> AgentReply:
+        state, stage = self.state, self.stage
         heard = understand(
             text,
             self.language,
@@ -256,91 +274,6 @@ class Dialogue(Policy):
         if len(digits) >= 4:
             return self.lookup(digits)
         return self.miss()
-
-    def answer(self, heard: Heard) -> str:
-        """The answer to a question, from the catalog; the flow then goes on."""
-        state = self.state
-        offers = state.get("offers") or []
-        self.progress = self.answered = True
-        # "вторые, а они шипованные?": the answer is about the tire picked in the same breath.
-        picked = offers[heard.choice - 1] if heard.choice and offers else state.get("choice")
-        if heard.about and offers and not picked:
-            picked = offers[heard.about - 1]  # "а другі скільки коштують?": "так" then takes them
-            state["suggested"] = heard.about
-        if heard.question == "delivery":
-            state["asked_delivery"] = True
-            return delivery_terms(self.language)
-        if heard.question == "hours":
-            hours = settings.SHOP_HOURS.get(self.language, "")
-            return self.say("answer_hours", hours=hours) if hours else self.say("hours_unknown")
-        if heard.question == "quality":
-            brand = heard.brand or (picked or {}).get("brand")
-            if not brand and len(offers) == 1:
-                brand = offers[0]["brand"]
-            if not brand:
-                return ""
-            places = [i for i, offer in enumerate(offers, 1) if offer["brand"] == brand]
-            if places:
-                state["suggested"] = places[0]
-            return self.say("answer_quality", brand=brand)
-        if heard.question == "studs" and offers:
-            places = [i for i, o in enumerate(offers, 1) if o["brand"] == heard.brand]
-            place = places[0] if places else heard.choice or heard.about or state.get("suggested")
-            place = place or (len(offers) == 1 and 1)
-            if not place:
-                return ""
-            state["suggested"] = place
-            offer = offers[place - 1]
-            key = "answer_studded" if offer["studded"] else "answer_not_studded"
-            return self.say(key, tire=f"{offer['brand']} {offer['model']}")
-        if heard.question == "stock" and (picked or len(offers) == 1):
-            offer = picked or offers[0]
-            return self.say("answer_stock", stock=offer["stock"])
-        if heard.question == "compare" and len(offers) > 1:
-            ranked = sorted(offers, key=lambda offer: float(offer["price"]))
-            low, high = ranked[0], ranked[-1]
-            return self.say(
-                "answer_compare",
-                cheap=f"{low['brand']} {low['model']}",
-                cheap_price=money(Decimal(low["price"]), self.language),
-                dear=f"{high['brand']} {high['model']}",
-                dear_price=money(Decimal(high["price"]), self.language),
-            )
-        if heard.question == "options" and offers:
-            return self.options_said(offers)
-        if heard.question == "stock" and offers:
-            each = [self.say("stock_of", tire=f"{o['brand']} {o['model']}", stock=o["stock"])
-                    for o in offers]  # fmt: skip
-            return "; ".join(each) + ". "
-        if heard.question == "cheapest" and offers:
-            place = min(range(len(offers)), key=lambda i: float(offers[i]["price"])) + 1
-            state["suggested"] = place
-            cheapest = offers[place - 1]
-            return self.say(
-                "answer_cheapest",
-                tire=f"{cheapest['brand']} {cheapest['model']}",
-                price=money(Decimal(cheapest["price"]), self.language),
-            )
-        if heard.question in ("price", "cheapest"):
-            chosen = [picked] if picked else offers
-            prices = [
-                self.say(
-                    "price_of",
-                    tire=f"{o['brand']} {o['model']}",
-                    price=money(Decimal(o["price"]), self.language),
-                )
-                for o in chosen
-            ]
-            return self.say("answer_price", prices="; ".join(prices)) if prices else ""
-        return ""
-
-    def options_said(self, offers: list[dict]) -> str:
-        """The offers on the table again, with their prices ("what else do you have?"); the one
-        offered alone is said to be the only one in the size."""
-        said = offer_options(offers, self.language)
-        if len(said) == 1:
-            return self.say("only_offer", size=self.state.get("size", ""), option=said[0])
-        return "; ".join(said) + ". "
 
     # --- Order status --------------------------------------------------------------------------
 

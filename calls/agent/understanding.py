@@ -22,7 +22,14 @@ from catalog.spoken import words_to_digits
 
 from . import lexicon
 from .heard_choice import offer_chosen, place_before_question, place_named, question_in
-from .heard_names import address_in, bare_name, corrected_address, name_in, without_negated
+from .heard_names import (
+    address_in,
+    bare_name,
+    corrected_address,
+    like_brand,
+    name_in,
+    without_negated,
+)
 from .heard_numbers import (
     TAKEN_BACK,
     corrected_size,
@@ -212,6 +219,8 @@ def understand(
     if heard.quantity and not heard.choice and len(offers) == 1 and asking == "choice":
         heard.choice = 1  # "four" to the only tire offered takes it
     heard.name = name_in(text, values, language, asking, heard.phone_tried)
+    if heard.name and asking == "name" and like_brand(heard.name, brands):
+        heard.name = None  # "нокіан" to "what name?" is no name
     corrected = heard.correction and asking in ("phone", "caller_phone") and not heard.address
     if heard.name is None and (asking in ("size", "season", "choice", "quantity") or corrected):
         heard.name = bare_name(text, brands, offers)

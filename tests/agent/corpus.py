@@ -6,6 +6,9 @@ A file holds `dialogues:`, a list of entries such as:
     - id: uk-order-irpin-delivery
       language: uk                      # uk, ru or en
       caller_number: "+380671234567"    # optional, as the dialplan hands it over
+      languages: [uk, ru]               # optional: the shop's CALL_LANGUAGES (default: language)
+      rules_only: true                  # optional: the rule-based agent's own answers (asides,
+                                        # catalog answers), left out of the LLM corpus
       note: several facts in one breath, delivery address in the same sentence
       turns:
         - say: мені зимові двісті п'ять п'ятдесят п'ять r16 четири штуки
@@ -83,6 +86,12 @@ class Dialogue:
     caller_number: str = ""
     given_orders: tuple[dict, ...] = ()
     source: str = ""
+    languages: tuple[str, ...] = ()  # the shop's languages; none given: the dialogue's alone
+    rules_only: bool = False  # shows the rule-based agent's own answers: no LLM corpus dialogue
+
+    @property
+    def shop_languages(self) -> tuple[str, ...]:
+        return self.languages or (self.language,)
 
     @property
     def outcome(self) -> str:
@@ -131,11 +140,14 @@ def load_dialogues(directory: Path = DIALOGUES_DIR) -> list[Dialogue]:
 def _parse(raw: dict, source: str) -> Dialogue:
     where = f"{source}: {raw.get('id', '?')}"
     unknown = set(raw) - {"id", "language", "caller_number", "note", "turns", "expect",
-                          "given_orders"}  # fmt: skip
+                          "given_orders", "languages", "rules_only"}  # fmt: skip
     if unknown:
         raise CorpusError(f"{where}: unknown keys {sorted(unknown)}")
     if raw.get("language") not in LANGUAGES:
         raise CorpusError(f"{where}: language must be one of {LANGUAGES}")
+    languages = tuple(raw.get("languages") or ())
+    if languages and (set(languages) - set(LANGUAGES) or raw["language"] not in languages):
+        raise CorpusError(f"{where}: languages are some of {LANGUAGES}, the dialogue's among them")
     turns = tuple(_parse_turn(turn, where) for turn in raw.get("turns") or [])
     if not turns:
         raise CorpusError(f"{where}: no turns")
@@ -161,6 +173,8 @@ def _parse(raw: dict, source: str) -> Dialogue:
         caller_number=str(raw.get("caller_number") or ""),
         given_orders=given,
         source=source,
+        languages=languages,
+        rules_only=raw.get("rules_only") is True,
     )
 
 

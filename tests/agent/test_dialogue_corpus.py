@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 import pytest
+from django.test import override_settings
 
 from calls.agent.base import Action, AgentReply, CallContext
 from calls.agent.rules import RuleBasedAgent
@@ -72,6 +73,11 @@ class Call:
         self.problems: list[str] = []
 
     def play(self) -> None:
+        languages = list(self.dialogue.shop_languages)
+        with override_settings(CALL_LANGUAGES=languages, CALL_LANGUAGE=languages[0]):
+            self._play()
+
+    def _play(self) -> None:
         last_text, last_expect = None, None
         for turn in self.dialogue.turns:
             slots = _slots(self.context.state)

@@ -32,6 +32,10 @@ from tests.helpers.fake_speech_api import API_KEY
 # regression in what the agent tells the model or in its tools (at 0.80, a nearest size in stock
 # that search_tires never asked about and a read-back repeated for ever went unnoticed).
 MIN_PASSED = 0.97
+# The dialogues that show the rule-based agent's own answers (a greeting or "can you hear me?"
+# answered, a language the shop does not speak, what the catalog holds of a kind or an offer):
+# the literal model has no words of its own for them.
+LLM_CORPUS = [dialogue for dialogue in CORPUS if not dialogue.rules_only]
 
 
 class _Script:
@@ -64,7 +68,7 @@ def _play(
     # ... and the agent's units run in the test's own connection (channels' thread, which
     # async_to_sync gives back to this one), not in database lanes with connections of their own.
     settings.CALL_DB_THREADS = 0
-    for dialogue in CORPUS:
+    for dialogue in LLM_CORPUS:
         script.model = LiteralModel(dialogue.language, dialogue.caller_number, eager=eager)
         with transaction.atomic():
             given = corpus._place_given_orders(dialogue)
@@ -112,5 +116,5 @@ def test_the_corpus_through_the_llm_agent_places_no_wrong_order(
     if eager:
         # Each order dialogue gave the careless model at least one refusal (an order tried before
         # the read-back, and one with a tire more at the yes).
-        orders = sum(1 for d in CORPUS if "order" in d.expect)
+        orders = sum(1 for d in LLM_CORPUS if "order" in d.expect)
         assert refusals >= orders, (refusals, orders)

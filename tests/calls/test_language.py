@@ -5,7 +5,13 @@ outside the shop's is ever chosen."""
 
 import pytest
 
-from calls.language import CallLanguage, evidence, requested_language, text_scores
+from calls.language import (
+    CallLanguage,
+    evidence,
+    requested_language,
+    text_scores,
+    unspoken_language,
+)
 from calls.language_settings import shop_languages
 
 UK_RU = ("uk", "ru")
@@ -249,3 +255,24 @@ def test_a_ukrainian_caller_who_says_allo_first_is_followed_in_a_shop_greeting_i
     call = CallLanguage(("ru", "uk"))
     decision = call.hear("Алло, добрий день")
     assert decision.changed and call.language == "uk"
+
+
+@pytest.mark.parametrize(
+    ("text", "allowed", "unspoken"),
+    [
+        ("Можна англійською?", UK_RU, "en"),
+        ("А можно на английском?", UK_RU, "en"),
+        ("Do you speak English?", UK_RU, "en"),
+        ("English, please", UK_RU, "en"),
+        ("Говорите по-английски?", UK_RU, "en"),
+        ("А можно по-русски?", ("uk",), "ru"),
+        ("Можна російською?", UK_RU, None),  # spoken: a switch, not a refusal
+        ("Do you speak English?", ("uk", "en"), None),
+        ("А є англійські шини?", UK_RU, None),  # tires made there, no language asked for
+        ("Мені зимові шини двісті п'ять п'ятдесят п'ять, скажіть англійською як це", UK_RU, None),
+    ],
+)
+def test_a_language_the_shop_does_not_speak_is_told_apart(text, allowed, unspoken):
+    """A request for a language outside the shop's is found (the agent answers it with the
+    languages the shop speaks); one the shop speaks, or words of a longer sentence, are not."""
+    assert unspoken_language(text, allowed) == unspoken

@@ -55,7 +55,12 @@ WORDS: dict[str, list[str]] = {
                      "how much is the delivery", "delivery cost", "cost of delivery",
                      "is delivery free", "delivery free", "charge for delivery",
                      "how much for delivery", "how much does delivery"],
-    "ask_quality": ["any good", "good tires", "are they good", "is it good", "quality", "reliable",
+    # Said of an offer in a question ("are the second ones good?"): its quality asked.
+    "ask_good": ["good", "decent", "nice", "any good", "fine tires", "okay tires"],
+    # "How are the second ones?": how an offer is, asked of it in a few words.
+    "ask_how": ["how are", "how is", "how about", "what about", "what are"],
+    "ask_quality": ["tell me about", "tell me more about",
+                    "any good", "good tires", "are they good", "is it good", "quality", "reliable",
                     "what do you think", "worth it", "recommend", "how good"],
     # "open" alone is no question: "the address is Open street", "yes, open the order".
     "ask_hours": ["opening hours", "what time", "working hours", "hours", "are you open",
@@ -77,6 +82,10 @@ WORDS: dict[str, list[str]] = {
                     "which would you recommend"],
     "new_order": ["place an order", "make an order", "to order", "like to order", "want to order",
                   "new order"],
+    # "Wait a moment": the caller will come back with the answer (never a name).
+    "wait": ["wait", "wait a moment", "wait a second", "hold on", "one moment", "just a moment",
+             "a moment", "one second", "just a second", "a second", "hang on", "give me a second",
+             "give me a moment", "one sec", "just a sec"],
     "but": ["but", "except", "only"],
 }  # fmt: skip
 
