@@ -12,20 +12,22 @@ import re
 import pytest
 
 from calls.agent.understanding import understand
-from calls.voice.stt import get_stt_engine
+from calls.voice.stt import FasterWhisperEngine, STTError
 from calls.voice.tts import EspeakNGEngine
 from catalog.services import TireSize
 
 
-@pytest.fixture(autouse=True)
-def _robot_window(settings):
-    settings.STT_WINDOW_MARGIN = "off"
+@pytest.fixture(scope="module")
+def stt():
+    """English calls' engine (tiny.en) in the 30 s window, made here: the process's cached
+    engine may have been made by an earlier module with the default window."""
+    return FasterWhisperEngine("tiny.en", window_margin=None)
 
 
-def _heard(text: str, rate: int) -> str:
+def _heard(stt, text: str, rate: int) -> str:
     caller = EspeakNGEngine(words_per_minute=130)
     pcm = caller.synthesize(text, "en", rate)
-    return get_stt_engine().transcribe(pcm, rate, "en").text
+    return stt.transcribe(pcm, rate, "en").text
 
 
 def _digits(text: str) -> str:
@@ -33,16 +35,16 @@ def _digits(text: str) -> str:
 
 
 @pytest.mark.parametrize("rate", [8000, 16000])
-def test_a_tire_size_comes_out_as_its_numbers(rate):
-    heard = _heard("Two hundred five, fifty five, R sixteen", rate)
+def test_a_tire_size_comes_out_as_its_numbers(rate, stt):
+    heard = _heard(stt, "Two hundred five, fifty five, R sixteen", rate)
     # As the bot reads it: at 8 kHz this has come back "205 55 R16." and "2 105 55 R16.".
     reading = understand(heard, "en", asking="size")
     assert reading.size == TireSize(205, 55, 16), heard
 
 
 @pytest.mark.parametrize("rate", [8000, 16000])
-def test_a_phone_number_spoken_in_groups_keeps_every_digit(rate):
-    heard = _heard("My number is zero six seven, one two three, four five, six seven", rate)
+def test_a_phone_number_spoken_in_groups_keeps_every_digit(rate, stt):
+    heard = _heard(stt, "My number is zero six seven, one two three, four five, six seven", rate)
     assert "0671234567" in _digits(heard), heard
 
 
@@ -56,8 +58,8 @@ def test_a_phone_number_spoken_in_groups_keeps_every_digit(rate):
     ],
 )
 @pytest.mark.parametrize("rate", [8000, 16000])
-def test_yes_no_brands_and_seasons_are_understood(said, word, rate):
-    heard = _heard(said, rate)
+def test_yes_no_brands_and_seasons_are_understood(said, word, rate, stt):
+    heard = _heard(stt, said, rate)
     if word in ("yes", "no"):
         # Understood as the bot reads it: "Yes" has come back "Yeah." at 8 kHz, which is a yes.
         reading = understand(heard, "en", asking="confirm")
@@ -66,12 +68,10 @@ def test_yes_no_brands_and_seasons_are_understood(said, word, rate):
         assert word in heard.lower(), heard
 
 
-def test_a_brand_in_a_question_is_understood_on_a_wideband_line():
-    assert "continental" in _heard("Do you have Continental?", 16000).lower()
+def test_a_brand_in_a_question_is_understood_on_a_wideband_line(stt):
+    assert "continental" in _heard(stt, "Do you have Continental?", 16000).lower()
 
 
-def test_an_english_only_model_refuses_ukrainian_with_a_clear_error():
-    from calls.voice.stt import FasterWhisperEngine, STTError
-
+def test_an_english_only_model_refuses_ukrainian_with_a_clear_error(stt):
     with pytest.raises(STTError, match=r"'tiny\.en' knows only English; set STT_MODEL to base"):
-        FasterWhisperEngine("tiny.en").transcribe(bytes(3200), 8000, "uk")
+        stt.transcribe(bytes(3200), 8000, "uk")
