@@ -64,21 +64,25 @@ _SIZE_CONNECTOR = re.compile(
 )
 
 
-# "Two hundred five" written by speech-to-text as "2 105" (the "hundred five" as one number):
-# a width below any tire's (100-124) right after a lone 2 or 3 and before a profile.
+# "Two hundred five" written by speech-to-text as "2 105" or "to 105" (the "hundred five" as one
+# number, the "two" as its homophone): a width below any tire's (100-124) right after a lone 2
+# or 3 and before a profile.
 _SPLIT_HUNDREDS = re.compile(
-    r"(?<![\d.,])\b(?P<hundreds>[23])[\s,]+(?P<rest>1[0-2]\d)(?=\s*[/\\,.\s-]\s*(?:[^\W\d_]\s*)?\d{2}(?!\d))"
+    r"(?<![\d.,])\b(?P<hundreds>[23]|(?i:to|too))[\s,]+(?P<rest>1[0-2]\d)"
+    r"(?=\s*[/\\,.\s-]\s*(?:[^\W\d_]\s*)?\d{2}(?!\d))"
 )
 
 
 def join_split_hundreds(text: str) -> str:
-    """ "2 105 55 R16" -> "205 55 R16": a width speech-to-text split after its hundreds."""
+    """ "2 105 55 R16", "to 105 55 R16" -> "205 55 R16": a width speech-to-text split after its
+    hundreds."""
 
     def joined(match: re.Match) -> str:
         rest = int(match["rest"])
         if rest >= 125:  # "2 195 65 R15" is two tires of 195/65 R15
             return match[0]
-        return str(int(match["hundreds"]) * 100 + rest - 100)
+        hundreds = int(match["hundreds"]) if match["hundreds"].isdigit() else 2
+        return str(hundreds * 100 + rest - 100)
 
     return _SPLIT_HUNDREDS.sub(joined, text)
 

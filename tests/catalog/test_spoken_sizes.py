@@ -27,8 +27,12 @@ from tests.factories import make_brand
         # Whisper's "two hundred five" as "2 105" at 8 kHz: no tire is 105 wide.
         ("2 105 55 R16.", TireSize(205, 55, 16)),
         ("2 115, 65, R15", TireSize(215, 65, 15)),
+        # ...and the "two" as its homophone (tiny.en at 8 kHz, the README's first call).
+        ("I need winter tires to 105 55 R16.", TireSize(205, 55, 16)),
+        ("Too 115/65 R15", TireSize(215, 65, 15)),
         # ...but a count before a real width stays a count.
         ("2 195 65 R15", TireSize(195, 65, 15)),
+        ("tires to 195 65 R15", TireSize(195, 65, 15)),
     ],
 )
 def test_a_size_is_found_however_it_is_said(said, size):
