@@ -1,4 +1,5 @@
-"""Stopping a background task at shutdown within a bound, whatever the code it runs does."""
+"""Stopping a background task at shutdown within a bound, whatever the code it runs does; waiting
+for work only while a call lasts."""
 
 import asyncio
 import logging
@@ -26,3 +27,15 @@ async def stop_task(task: asyncio.Task, timeout: float) -> bool:
     if not task.cancelled() and task.exception() is not None:
         logger.warning("%s ended with %r", task.get_name(), task.exception())
     return True
+
+
+async def unless_set(pending: asyncio.Future, event: asyncio.Event) -> bool:
+    """Wait for `pending` until `event` is set; True if `pending` is done (its result or error
+    is then the caller's to take), False if the event came first (`pending` is left running)."""
+    if not pending.done():
+        waiting = asyncio.ensure_future(event.wait())
+        try:
+            await asyncio.wait({pending, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+    return pending.done()

@@ -20,6 +20,7 @@ from . import metrics
 from .agent.base import Agent, CallContext
 from .audiosocket.limits import Flood, RealTimeAudio
 from .audiosocket.protocol import ErrorCode, Kind, Packet, ProtocolError
+from .background import unless_set
 from .hearing import Hearing
 from .keypad import Keypad
 from .language import CallLanguage
@@ -445,7 +446,10 @@ class CallSession:
         first_audio_ms: int | None = None
         try:
             for sentence, pending in zip(sentences, synthesis, strict=True):
-                pcm = await pending
+                # A caller who hangs up while a sentence is synthesised heard those before it.
+                if not await unless_set(pending, self.ended):
+                    break
+                pcm = pending.result()
                 if first_audio_ms is None:
                     first_audio_ms = self.elapsed_ms()
                 if self.ended.is_set() or self.barge_ins != barge_ins:
@@ -459,7 +463,11 @@ class CallSession:
             for pending in synthesis:
                 pending.cancel()
         played_ms = sum(playback.played_ms for _, playback in parts)
-        interrupted = self.barge_ins != barge_ins or any(p.interrupted for _, p in parts)
+        interrupted = (
+            self.barge_ins != barge_ins
+            or len(parts) < len(sentences)
+            or any(p.interrupted for _, p in parts)
+        )
         spoken = Spoken(heard_text(parts), played_ms, interrupted)
         first_frame_ms = (
             self._call_ms(parts[0][1].first_frame_at)

@@ -119,3 +119,31 @@ async def test_a_reply_the_tts_cannot_speak_becomes_an_apology_and_a_transfer(
     call = await Call.objects.aget(uuid=client.call_uuid)
     assert call.outcome == "transferred" and call.end_reason == "text-to-speech failed"
     assert "text-to-speech failed" in server.log
+
+
+async def test_a_caller_who_hangs_up_while_the_next_sentence_is_synthesised_heard_only_the_first(
+    fake_speech_api, cloud_env
+):
+    """The reply plays sentence by sentence as each is synthesised; the caller hangs up after
+    the first while the TTS API is still on the second. The bot's turn holds what was played,
+    not the whole reply."""
+    said = "I need winter tires. Do you have Nokian?"
+    caller = EspeakNGEngine(words_per_minute=130).synthesize(said, "en", 8000)
+    fake_speech_api.knows(caller, said, "en")
+    fake_speech_api.slow_for["Do you have Nokian"] = 20.0
+    server = start_server(env=cloud_env)
+    try:
+        client = await AudioSocketClient.connect(server.host, server.port)
+        client.start_background_silence()
+        await client.read_audio_response(silence_gap_ms=800, first_frame_timeout=30)
+        await client.send_audio(caller)
+        first = await client.read_audio_response(silence_gap_ms=1500, first_frame_timeout=30)
+        await client.hangup()
+        turns = await ended_call_turns(client.call_uuid, 3)
+    finally:
+        server.stop()
+
+    heard, reply = turns[1], turns[2]
+    assert heard.text == said and first.duration_ms > 1000
+    assert reply.role == TurnRole.BOT and reply.interrupted, reply.text
+    assert "winter tires" in reply.text and "Nokian" not in reply.text, reply.text

@@ -4,7 +4,8 @@
 It speaks each API's wire format (multipart WAV uploads, base64 LINEAR16, raw 24 kHz PCM, the
 APIs' error bodies and key checks), and real engines do the work behind it: Whisper hears what is
 uploaded and espeak-ng speaks what is asked. So a test that sends audio through it checks the
-audio itself, not just the bytes. Tests can make it fail (`fail_next`, `down`) or slow (`delay`).
+audio itself, not just the bytes. Tests can make it fail (`fail_next`, `down`) or slow (`delay`,
+`slow_for`).
 Callers whose speech no engine here can hear (espeak-ng's Ukrainian and Russian, which Whisper
 base cannot follow) are taught to it with `knows`: an upload holding that audio is answered
 with its text, in its language, as a cloud engine would hear a real voice.
@@ -92,6 +93,9 @@ class FakeAPI:
         self.requests: list[Request] = []
         self.known: list[tuple[bytes, str, str]] = []  # (fingerprint, text, language)
         self.delay = 0.0
+        # Requests whose body holds one of these strings wait this long (seconds) first: one
+        # sentence of a reply slow to synthesise while the others are not.
+        self.slow_for: dict[str, float] = {}
         self.down: set[str] = set()  # paths that answer 503 until removed
         self._failures: deque[int] = deque()
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
@@ -173,6 +177,9 @@ class FakeAPI:
                 api.requests.append(request)
                 if api.delay:
                     time.sleep(api.delay)
+                for said, seconds in api.slow_for.items():
+                    if said.encode() in body:
+                        time.sleep(seconds)
                 try:
                     status, kind, payload = api.answer(request)
                 except APIFailure as error:
